@@ -1,0 +1,78 @@
+"""One error type for everything an editor can get wrong, with compiler-style messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding at a place in a file: `path:line:col: severity: message`."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+    message: str = ""
+    severity: str = "error"
+    hint: str = ""
+    rule: str = ""
+
+    def format(self) -> str:
+        where = self.path
+        if self.line:
+            where += f":{self.line}:{self.col or 1}"
+        text = f"{where}: {self.severity}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        if self.rule:
+            text += f" [{self.rule}]"
+        return text
+
+
+class BriefingError(Exception):
+    """Raised for any problem the user can fix; the CLI prints it and exits 1."""
+
+    def __init__(self, problems: "Problem | list[Problem] | str") -> None:
+        if isinstance(problems, str):
+            problems = [Problem(path="briefing", message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        lines = [p.format() for p in self.problems]
+        errors = [p for p in self.problems if p.severity == "error"]
+        if len(errors) > 1:
+            files = len({p.path for p in errors})
+            lines.append(f"{count(len(errors), 'error')} in {count(files, 'file')}")
+        return "\n".join(lines)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 error', '3 errors'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+@dataclass
+class Problems:
+    """A collector: validators add to it, and `raise_if_any` fails once with all of them."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, path: str, line: int, col: int, message: str, hint: str = "") -> None:
+        self.items.append(Problem(path, line, col, message, "error", hint))
+
+    def extend(self, problems: "list[Problem]") -> None:
+        self.items.extend(problems)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise BriefingError(sorted(set(self.items), key=_order))
+
+
+def _order(p: Problem) -> tuple:
+    return (p.path, p.line, p.col, p.message)

@@ -1,0 +1,213 @@
+"""Read YAML files into marked nodes, refusing what PyYAML would silently get wrong."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import yaml
+
+from .errors import BriefingError, Problem
+
+# Caps checked before or while parsing, so hostile input costs little (see README, Security).
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+
+try:  # libyaml's parser is several times faster; both give the same events and marks
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+# Resolving the implicit type of plain scalars is only used to *refuse* non-text where text
+# belongs ("headline: 12", "title: no"); values themselves always keep their source text.
+_resolver = yaml.resolver.Resolver()
+_TAG_KIND = {
+    "tag:yaml.org,2002:str": "text",
+    "tag:yaml.org,2002:int": "number",
+    "tag:yaml.org,2002:float": "number",
+    "tag:yaml.org,2002:bool": "boolean",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "date",
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a value starts: the file (relative to the project) and 1-based line and column."""
+
+    path: str
+    line: int
+    col: int
+
+
+@dataclass
+class Scalar:
+    text: str
+    kind: str  # text, number, boolean, null, date
+    mark: Mark
+
+    def describe(self) -> str:
+        return {"text": "text", "number": "a number", "boolean": "a yes/no value",
+                "null": "nothing", "date": "a date"}[self.kind]
+
+
+@dataclass
+class Seq:
+    items: list["Node"]
+    mark: Mark
+
+    def describe(self) -> str:
+        return "a list"
+
+
+@dataclass
+class Map:
+    pairs: list[tuple[Scalar, "Node"]]
+    mark: Mark
+
+    def describe(self) -> str:
+        return "a mapping"
+
+    def get(self, key: str) -> "Node | None":
+        for k, v in self.pairs:
+            if k.text == key:
+                return v
+        return None
+
+
+Node = Union[Scalar, Seq, Map]
+
+
+def read_text(path: Path, display: str) -> str:
+    """Read a UTF-8 text file within the size cap, or fail naming the file and line."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BriefingError(Problem(display, 0, 0, f"cannot read file: {exc.strerror}")) from None
+    if size > MAX_FILE_BYTES:
+        raise BriefingError(Problem(
+            display, 0, 0,
+            f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"))
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise BriefingError(Problem(display, line, 1, "file is binary, not YAML text (NUL byte)"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise BriefingError(Problem(
+            display, line, col,
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8")) from None
+    return text.removeprefix("\ufeff")
+
+
+def load_yaml(path: Path, display: str) -> Node | None:
+    """Parse one YAML document into marked nodes; None for an empty file."""
+    return parse_yaml(read_text(path, display), display)
+
+
+def parse_yaml(text: str, display: str) -> Node | None:
+    """Build nodes from parser events: no aliases, no duplicate keys, bounded depth and size."""
+
+    def mark(event: yaml.Event) -> Mark:
+        return Mark(display, event.start_mark.line + 1, event.start_mark.column + 1)
+
+    def fail(event: yaml.Event, message: str) -> BriefingError:
+        m = mark(event)
+        return BriefingError(Problem(display, m.line, m.col, message))
+
+    # Each open container: [node, pending key or None]
+    stack: list[list] = []
+    root: Node | None = None
+    documents = 0
+    nodes = 0
+
+    def attach(node: Node, event: yaml.Event) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        parent, key = stack[-1]
+        if isinstance(parent, Seq):
+            parent.items.append(node)
+        elif key is None:
+            if not isinstance(node, Scalar):
+                raise fail(event, "a key must be plain text, not a list or mapping")
+            for existing, _ in parent.pairs:
+                if existing.text == node.text:
+                    raise fail(event, f"duplicate key '{node.text}' (first at line "
+                                      f"{existing.mark.line}); YAML would keep only the last")
+            stack[-1][1] = node
+        else:
+            parent.pairs.append((key, node))
+            stack[-1][1] = None
+
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise fail(event, f"YAML aliases (*{event.anchor}) are not allowed; "
+                                  "write the value out")
+            if getattr(event, "anchor", None):
+                raise fail(event, f"YAML anchors (&{event.anchor}) are not allowed; "
+                                  "write the value out")
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise fail(event, "only one YAML document per file (found '---')")
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+                if event.tag not in (None, "!"):
+                    raise fail(event, f"YAML tags ({event.tag}) are not allowed")
+                if event.implicit[0] and not event.style:  # plain (libyaml gives "")
+                    tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))
+                    kind = _TAG_KIND.get(tag, "text")
+                else:
+                    kind = "text"
+                attach(Scalar(event.value, kind, mark(event)), event)
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                nodes += 1
+                if event.tag not in (None, "!"):
+                    raise fail(event, f"YAML tags ({event.tag}) are not allowed")
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
+                container: Node = (Seq([], mark(event)) if isinstance(event, yaml.SequenceStartEvent)
+                                   else Map([], mark(event)))
+                attach(container, event)
+                stack.append([container, None])
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                stack.pop()
+            if nodes > MAX_NODES:
+                raise fail(event, f"more than {MAX_NODES:,} values in one file")
+    except yaml.MarkedYAMLError as exc:
+        m = exc.problem_mark or exc.context_mark
+        line, col = (m.line + 1, m.column + 1) if m else (0, 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}")) from None
+    except yaml.reader.ReaderError as exc:  # a control character: report where it is
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - before.rfind("\n")
+        raise BriefingError(Problem(
+            display, line, col,
+            f"control character U+{exc.character:04X} is not allowed in YAML text")) from None
+    except yaml.YAMLError as exc:
+        raise BriefingError(Problem(display, 0, 0, f"YAML error: {_one_line(str(exc))}")) from None
+    return root
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def relative(path: Path, root: Path) -> str:
+    """A path as the editor sees it: relative to the project, with forward slashes."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return os.fspath(path)

@@ -1,0 +1,193 @@
+"""The validated issue as frozen dataclasses: what every renderer reads, nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """An address with an optional display name, already checked to be well formed."""
+
+    address: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>" if self.name else self.address
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Brand:
+    """Colours and type for the email; every value is checked against a strict pattern."""
+
+    accent: str = "#1f5fbf"
+    text: str = "#1d232b"
+    background: str = "#ffffff"
+    muted: str = "#5b6470"
+    dark_accent: str = "#8ab4f8"
+    dark_text: str = "#e8eaed"
+    dark_background: str = "#17191c"
+    dark_muted: str = "#a9b0b8"
+    font: str = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+    logo_url: str = ""
+    logo_alt: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    url: str = ""
+    user: str = ""
+    password_env: str = "BRIEFING_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    sender: Mailbox
+    recipients: tuple[Mailbox, ...]
+    address: str
+    themes: tuple[Theme, ...]
+    tagline: str = ""
+    language: str = "en"
+    reply_to: Mailbox | None = None
+    list_address: Mailbox | None = None
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
+    archive_url: str = ""
+    subject: str = "{name}: {title}"
+    brand: Brand = field(default_factory=Brand)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    lint: tuple[tuple[str, int], ...] = ()
+
+    def theme(self, theme_id: str) -> Theme:
+        return next(t for t in self.themes if t.id == theme_id)
+
+
+# Inline Markdown in summaries, parsed once into spans that each renderer walks.
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class Emphasis:
+    children: tuple["Span", ...]
+
+
+@dataclass(frozen=True)
+class Strong:
+    children: tuple["Span", ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    children: tuple["Span", ...]
+    url: str
+
+
+Span = Union[Text, Code, Emphasis, Strong, Link]
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    title: str
+    publisher: str
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Stat:
+    label: str
+    value: float
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an item was written, for messages about it."""
+
+    path: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Item:
+    headline: str
+    summary: tuple[Span, ...]
+    sources: tuple[Source, ...]
+    origin: Origin
+    why: str = ""
+    tags: tuple[str, ...] = ()
+    stat: tuple[Stat, ...] = ()
+    summary_source: str = ""  # the Markdown as written, for word counts and search
+
+
+@dataclass(frozen=True)
+class Section:
+    theme: Theme
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A numbered source link, shared by the digest and the HTML: one number per URL."""
+
+    number: int
+    url: str
+    title: str
+    publisher: str
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: str
+    config: Config
+    title: str
+    date: dt.date
+    sections: tuple[Section, ...]
+    references: tuple[Reference, ...]
+    preheader: str = ""
+    intro: tuple[Span, ...] = ()
+    intro_source: str = ""
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+    def ref(self, url: str) -> int:
+        """The reference number of a URL (every URL in the issue has one)."""
+        return self._numbers()[url]
+
+    def _numbers(self) -> dict[str, int]:
+        cache = self.__dict__.get("_ref_cache")
+        if cache is None:
+            cache = {r.url: r.number for r in self.references}
+            object.__setattr__(self, "_ref_cache", cache)
+        return cache
+
+    @property
+    def subject(self) -> str:
+        return self.config.subject.format(
+            name=self.config.name, title=self.title, issue=self.id,
+            date=self.date.isoformat())

@@ -1,0 +1,54 @@
+"""The HTML email: Jinja2 renders MJML, mjml-python turns it into HTML tables that mail clients read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BriefingError, Problem
+from ..markdown import plain_text
+from ..model import Issue
+from ..templates import environment, render_template
+
+TEMPLATE = "email.mjml.j2"
+PREHEADER_CHARS = 140
+
+
+def preheader(issue: Issue) -> str:
+    """issue.yaml's preheader, else the start of the intro, cut at a word."""
+    if issue.preheader:
+        return issue.preheader
+    text = " ".join(plain_text(issue.intro).split())
+    if len(text) <= PREHEADER_CHARS:
+        return text
+    return text[:PREHEADER_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def context(issue: Issue) -> dict:
+    """The one documented template context (README, Templates)."""
+    return {
+        "issue": issue,
+        "config": issue.config,
+        "brand": issue.config.brand,
+        "sections": issue.sections,
+        "references": issue.references,
+        "numbers": {r.url: r.number for r in issue.references},
+        "preheader": preheader(issue),
+    }
+
+
+def render_mjml(issue: Issue, templates: Path | None = None) -> str:
+    return render_template(environment(templates), TEMPLATE, context(issue))
+
+
+def render_html(issue: Issue, templates: Path | None = None) -> str:
+    source = render_mjml(issue, templates)
+    import mjml
+    try:
+        html = mjml.mjml2html(source, disable_comments=True)
+    except BaseException as exc:  # mjml-python's Rust panics arrive as PanicException(BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        message = " ".join(str(exc).split())[:200]
+        raise BriefingError(Problem(f"templates/{TEMPLATE}", 0, 0,
+                                    f"the MJML renderer failed: {message}")) from None
+    return html if html.endswith("\n") else html + "\n"

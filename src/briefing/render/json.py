@@ -1,0 +1,66 @@
+"""issue.json: the validated issue for other tools, schema-versioned and deterministic."""
+
+from __future__ import annotations
+
+import json
+
+from ..markdown import plain_text
+from ..model import Issue
+from ..references import item_numbers
+
+SCHEMA_VERSION = 1
+
+
+def issue_data(issue: Issue) -> dict:
+    config = issue.config
+    numbers = {r.url: r.number for r in issue.references}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": issue.id,
+        "title": issue.title,
+        "date": issue.date.isoformat(),
+        "preheader": issue.preheader,
+        "intro": issue.intro_source,
+        "newsletter": {
+            "name": config.name,
+            "tagline": config.tagline,
+            "language": config.language,
+            "archive_url": config.archive_url,
+        },
+        "themes": [
+            {
+                "id": section.theme.id,
+                "title": section.theme.title,
+                "description": section.theme.description,
+                "items": [
+                    {
+                        "headline": item.headline,
+                        "summary": item.summary_source,
+                        "summary_text": plain_text(item.summary),
+                        "why": item.why,
+                        "tags": list(item.tags),
+                        "stat": [{"label": s.label, "value": s.value, "unit": s.unit}
+                                 for s in item.stat],
+                        "sources": [
+                            {"number": numbers[s.url], "url": s.url, "title": s.title,
+                             "publisher": s.publisher,
+                             "date": s.date.isoformat() if s.date else None}
+                            for s in item.sources
+                        ],
+                        "references": item_numbers(item, numbers),
+                    }
+                    for item in section.items
+                ],
+            }
+            for section in issue.sections
+        ],
+        "references": [
+            {"number": r.number, "url": r.url, "title": r.title, "publisher": r.publisher,
+             "date": r.date.isoformat() if r.date else None}
+            for r in issue.references
+        ],
+    }
+
+
+def render_json(issue: Issue) -> str:
+    return json.dumps(issue_data(issue), ensure_ascii=False, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,135 @@
+"""The plain-text digest: wrapped at 72 columns, numbered references, no markup of any kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..model import Code, Emphasis, Issue, Item, Link, Span, Stat, Strong, Text
+from ..references import inline_links, item_numbers
+from .wrap import width, wrap
+
+WIDTH = 72
+RULE = "=" * WIDTH
+THIN_RULE = "-" * WIDTH
+BAR_COLUMNS = 30
+
+
+def long_date(date: dt.date) -> str:
+    """'Friday 13 February 2026': locale-free so output never depends on the machine."""
+    return f"{date:%A} {date.day} {date:%B %Y}"
+
+
+def spans_to_text(spans: tuple[Span, ...], numbers: dict[str, int]) -> str:
+    """Flatten inline Markdown: markers dropped, each link followed by its reference number."""
+    out: list[str] = []
+    for span in spans:
+        if isinstance(span, (Text, Code)):
+            out.append(span.text)
+        elif isinstance(span, (Emphasis, Strong)):
+            out.append(spans_to_text(span.children, numbers))
+        elif isinstance(span, Link):
+            out.append(f"{spans_to_text(span.children, numbers)} [{numbers[span.url]}]")
+    return "".join(out)
+
+
+def _paragraphs(text: str, indent: str = "") -> list[str]:
+    lines: list[str] = []
+    for index, paragraph in enumerate(p for p in text.split("\n") if p.strip()):
+        if index:
+            lines.append("")
+        lines.extend(wrap(paragraph, WIDTH, indent))
+    return lines
+
+
+def _underline(title: str, char: str) -> list[str]:
+    return [title, char * max(width(title), 3)]
+
+
+def stat_lines(stats: tuple[Stat, ...], indent: str = "") -> list[str]:
+    """Labelled text bars scaled to the largest value, with the values printed."""
+    if not stats:
+        return []
+    top = max(s.value for s in stats) or 1
+    label_width = max(width(s.label) for s in stats)
+    lines = []
+    for s in stats:
+        bar = "█" * max(1 if s.value > 0 else 0, round(s.value / top * BAR_COLUMNS))
+        pad = " " * (label_width - width(s.label))
+        lines.append(f"{indent}{s.label}{pad}  {bar} {format_value(s)}".rstrip())
+    return lines
+
+
+def format_value(stat: Stat) -> str:
+    value = f"{stat.value:g}" if isinstance(stat.value, float) else str(stat.value)
+    unit = stat.unit
+    return f"{value}{unit}" if unit in ("%", "‰") or not unit else f"{value} {unit}"
+
+
+def _item(item: Item, numbers: dict[str, int]) -> list[str]:
+    indent = "  "
+    lines = wrap(item.headline, WIDTH, "• ", indent)
+    # Sources already cited by an inline link are not repeated after the summary.
+    cited = {numbers[link.url] for link in inline_links(item.summary)}
+    refs = " ".join(f"[{n}]" for n in item_numbers(item, numbers) if n not in cited)
+    summary = spans_to_text(item.summary, numbers)
+    paragraphs = [p for p in summary.split("\n") if p.strip()]
+    if refs:
+        paragraphs[-1] = f"{paragraphs[-1]} {refs}"
+    for index, paragraph in enumerate(paragraphs):
+        if index:
+            lines.append("")
+        lines.extend(wrap(paragraph, WIDTH, indent))
+    if item.stat:
+        lines.append("")
+        lines.extend(stat_lines(item.stat, indent))
+    if item.why:
+        lines.append("")
+        lines.extend(wrap(f"Why it matters: {item.why}", WIDTH, indent))
+    return lines
+
+
+def render_text(issue: Issue) -> str:
+    config = issue.config
+    numbers = {r.url: r.number for r in issue.references}
+    lines: list[str] = []
+    lines.extend(wrap(config.name.upper(), WIDTH))
+    if config.tagline:
+        lines.extend(wrap(config.tagline, WIDTH))
+    lines += [RULE, ""]
+    lines.extend(wrap(issue.title, WIDTH))
+    lines.append(f"{long_date(issue.date)} · {issue.id}")
+    if issue.intro:
+        lines.append("")
+        lines.extend(_paragraphs(spans_to_text(issue.intro, numbers)))
+    lines += ["", THIN_RULE]
+    contents = " · ".join(f"{s.theme.title} ({len(s.items)})".replace(" ", "\u00a0")
+                           for s in issue.sections)
+    lines.extend(wrap(f"In this issue: {contents}", WIDTH))
+    lines.append(THIN_RULE)
+    for section in issue.sections:
+        lines += ["", ""]
+        lines.extend(_underline(section.theme.title, "="))
+        if section.theme.description:
+            lines.extend(wrap(section.theme.description, WIDTH))
+        for item in section.items:
+            lines.append("")
+            lines.extend(_item(item, numbers))
+    lines += ["", ""]
+    lines.extend(_underline("Sources", "="))
+    for ref in issue.references:
+        lines.append("")
+        label = f"[{ref.number}] "
+        hang = " " * len(label)
+        lines.extend(wrap(ref.title, WIDTH, label, hang))
+        detail = ref.publisher + (f", {ref.date.day} {ref.date:%B %Y}" if ref.date else "")
+        if detail:
+            lines.extend(wrap(detail, WIDTH, hang))
+        lines.append(hang + ref.url)
+    lines += ["", RULE]
+    footer = [f"You are receiving {config.name} because you subscribed to it."]
+    lines.extend(wrap(footer[0], WIDTH))
+    lines.append(f"Unsubscribe: {config.unsubscribe_url}")
+    if config.archive_url:
+        lines.append(f"Archive: {config.archive_url}")
+    lines.extend(wrap(config.address, WIDTH))
+    return "\n".join(line.rstrip() for line in lines) + "\n"

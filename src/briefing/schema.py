@@ -1,0 +1,191 @@
+"""The three formats editors write (briefing.yaml, issue.yaml, briefs), and their JSON Schema."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from .model import Mailbox
+from .spec import Custom, Date, Key, List, Number, Object, Text
+
+MAX_URL = 2000
+
+
+def check_url(value: str) -> str:
+    """An absolute http(s) URL with a host, no credentials, no whitespace or control characters."""
+    if len(value) > MAX_URL:
+        raise ValueError(f"is longer than {MAX_URL} characters")
+    if re.search(r"[\s\x00-\x1f\x7f]", value):
+        raise ValueError("must not contain whitespace or control characters|"
+                         "percent-encode spaces as %20")
+    if "\\" in value:
+        raise ValueError("must not contain a backslash")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError(f"'{value}' is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"'{parts.scheme}:'" if parts.scheme else "no scheme"
+        raise ValueError(f"must be an http(s) URL, not {scheme}|write the full https:// address")
+    if "@" in parts.netloc:
+        raise ValueError("must not contain a user name or password (user@host)")
+    if not parts.hostname:
+        raise ValueError(f"'{value}' has no host")
+    return value
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR = re.compile(
+    rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+
+
+def parse_mailbox(value: str) -> Mailbox:
+    """'Name <user@example.org>' or 'user@example.org'; anything else is refused, not guessed."""
+    value = value.strip()
+    match = re.fullmatch(r'(?:"([^"\\]*)"|([^<>"@,;:\\]*?))\s*<([^<>\s]+)>', value)
+    if match:
+        name, address = (match.group(1) or match.group(2) or "").strip(), match.group(3)
+    elif "<" not in value and ">" not in value:
+        name, address = "", value
+    else:
+        raise ValueError(f"'{value}' is not a valid address|write it as Name <user@example.org>")
+    if not _ADDR.fullmatch(address) or len(address) > 254:
+        raise ValueError(f"'{value}' is not a valid address|write it as Name <user@example.org>")
+    return Mailbox(address, name)
+
+
+def check_mailto(value: str) -> str:
+    if not value.startswith("mailto:"):
+        raise ValueError("must start with 'mailto:'")
+    parse_mailbox(value[len("mailto:"):].split("?", 1)[0])
+    return value
+
+
+SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+COLOUR = r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})"
+
+
+def _line(description: str, header: bool = False, max_length: int = 300) -> Text:
+    return Text(description=description, header=header, max_length=max_length)
+
+
+def _url(description: str) -> Custom:
+    return Custom(description=description, convert=check_url, max_length=MAX_URL)
+
+
+def _mailbox(description: str) -> Custom:
+    return Custom(description=description, convert=parse_mailbox, header=True, max_length=320)
+
+
+def _colour(description: str) -> Text:
+    return Text(description=description, pattern=COLOUR,
+                pattern_hint="use a colour like #1f5fbf or #15b")
+
+
+THEME = Object(name="a theme", keys={
+    "id": Key(Text(description="Short id used by briefs, e.g. ethics", pattern=SLUG,
+                   pattern_hint="lowercase letters, digits and '-'", max_length=40), True),
+    "title": Key(_line("Section heading"), True),
+    "description": Key(_line("One line under the heading"), False, ""),
+})
+
+BRAND = Object(name="brand", description="Colours, font and logo of the email", keys={
+    "accent": Key(_colour("Accent colour (links, labels) on the light background")),
+    "text": Key(_colour("Body text colour")),
+    "background": Key(_colour("Page background colour")),
+    "muted": Key(_colour("Secondary text colour")),
+    "dark_accent": Key(_colour("Accent colour in dark mode")),
+    "dark_text": Key(_colour("Body text colour in dark mode")),
+    "dark_background": Key(_colour("Background colour in dark mode")),
+    "dark_muted": Key(_colour("Secondary text colour in dark mode")),
+    "font": Key(Text(description="CSS font stack", pattern=r"[A-Za-z0-9 ,'\"-]+",
+                     pattern_hint="font names separated by commas", max_length=200)),
+    "logo_url": Key(_url("https URL of the logo image")),
+    "logo_alt": Key(_line("Alt text of the logo")),
+})
+
+SMTP = Object(name="smtp", description="Default SMTP transport for `briefing send`", keys={
+    "url": Key(Text(description="smtp://host:port (STARTTLS) or smtps://host:port",
+                    pattern=r"smtps?://[A-Za-z0-9.-]+(?::\d{1,5})?",
+                    pattern_hint="write smtp://host:587 or smtps://host:465")),
+    "user": Key(_line("User name for SMTP AUTH")),
+    "password_env": Key(Text(description="Environment variable that holds the SMTP password",
+                             pattern=r"[A-Z_][A-Z0-9_]*", max_length=100)),
+})
+
+UNSUBSCRIBE = Object(name="unsubscribe", keys={
+    "url": Key(_url("https URL for one-click unsubscribe (RFC 8058)"), True),
+    "mailto": Key(Custom(description="mailto: address for unsubscribe requests",
+                         convert=check_mailto, header=True), False, ""),
+})
+
+CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", keys={
+    "name": Key(_line("Newsletter name", header=True, max_length=100), True),
+    "tagline": Key(_line("One line under the name"), False, ""),
+    "language": Key(Text(description="Language tag for <html lang>, e.g. en",
+                         pattern=r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", max_length=35), False, "en"),
+    "sender": Key(_mailbox("From address: Name <user@example.org>"), True),
+    "recipients": Key(List(of=_mailbox("Recipient address"), min_items=1), True),
+    "list_address": Key(_mailbox("The list's own address, used as To when there are "
+                                 "several recipients"), False, None),
+    "reply_to": Key(_mailbox("Reply-To address"), False, None),
+    "unsubscribe": Key(UNSUBSCRIBE, True),
+    "archive_url": Key(_url("Web archive of past issues"), False, ""),
+    "address": Key(_line("Postal address for the footer"), True),
+    "subject": Key(_line("Subject template; {name}, {title}, {issue}, {date}", header=True),
+                   False, "{name}: {title}"),
+    "themes": Key(List(of=THEME, min_items=1), True),
+    "brand": Key(BRAND, False, None),
+    "smtp": Key(SMTP, False, None),
+})
+
+ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={
+    "title": Key(_line("Issue title", header=True, max_length=200), False, None),
+    "date": Key(Date(description="Issue date (YYYY-MM-DD)"), False, None),
+    "preheader": Key(_line("Inbox preview text"), False, ""),
+    "intro": Key(Text(description="The editor's note; inline Markdown allowed", multiline=True,
+                      max_length=5000), False, ""),
+})
+
+SOURCE = Object(name="a source", keys={
+    "url": Key(_url("http(s) URL of the article"), True),
+    "title": Key(_line("The article's title"), True),
+    "publisher": Key(_line("Who published it"), True),
+    "date": Key(Date(description="Publication date (YYYY-MM-DD)"), False, None),
+})
+
+STAT = Object(name="a stat", keys={
+    "label": Key(_line("What the number is", max_length=60), True),
+    "value": Key(Number(description="The number", minimum=0), True),
+    "unit": Key(_line("Unit shown after the value, e.g. %", max_length=10), False, ""),
+})
+
+ITEM = Object(name="an item", keys={
+    "headline": Key(_line("Headline", max_length=200), True),
+    "summary": Key(Text(description="Two or three sentences; inline Markdown allowed",
+                        multiline=True, max_length=5000), True),
+    "why": Key(_line("One line on why it matters", max_length=500), False, ""),
+    "sources": Key(List(of=SOURCE, min_items=1, max_items=50), True),
+    "tags": Key(List(of=Text(pattern=SLUG, max_length=40,
+                             pattern_hint="lowercase letters, digits and '-'")), False, ()),
+    "stat": Key(List(of=STAT, min_items=1, max_items=12), False, ()),
+})
+
+BRIEF = Object(title="brief", description="One theme's items for one issue", keys={
+    "theme": Key(Text(description="Theme id from briefing.yaml; defaults to the file name",
+                      pattern=SLUG, max_length=40), False, None),
+    "items": Key(List(of=ITEM, min_items=1, max_items=500), True),
+})
+
+
+def json_schemas() -> dict[str, dict]:
+    """JSON Schema (draft 2020-12) of each format, derived from the specs the validator uses."""
+    out = {}
+    for name, spec in (("config", CONFIG), ("issue", ISSUE), ("brief", BRIEF)):
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                  "$id": f"https://briefing.invalid/schema/{name}.schema.json"}
+        schema.update(spec.json_schema())
+        out[name] = schema
+    return out

@@ -1,0 +1,139 @@
+"""The Jinja2 environment: a project's templates/ overrides the packaged ones by file name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import BriefingError, Problem
+from .model import Code, Emphasis, Link, Span, Stat, Strong, Text
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"  # where the wheel ships them
+SOURCE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # a source checkout
+
+
+def packaged_templates() -> Path:
+    return PACKAGE_TEMPLATES if PACKAGE_TEMPLATES.is_dir() else SOURCE_TEMPLATES
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+    return str(escape(text))
+
+
+def spans_to_html(spans: tuple[Span, ...]) -> str:
+    """Inline Markdown as HTML; every text is escaped, and links carry inline colour in the email."""
+    out: list[str] = []
+    for span in spans:
+        if isinstance(span, Text):
+            out.append(_escape(span.text).replace("\n", "<br>"))
+        elif isinstance(span, Code):
+            out.append(f"<code>{_escape(span.text)}</code>")
+        elif isinstance(span, Emphasis):
+            out.append(f"<em>{spans_to_html(span.children)}</em>")
+        elif isinstance(span, Strong):
+            out.append(f"<strong>{spans_to_html(span.children)}</strong>")
+        elif isinstance(span, Link):
+            out.append(f'<a href="{_escape(span.url)}" class="dm-link">'
+                       f"{spans_to_html(span.children)}</a>")
+    return "".join(out)
+
+
+def split_paragraphs(spans: tuple[Span, ...]) -> list[tuple[Span, ...]]:
+    """Split top-level spans at line breaks in plain text (a blank line in a summary)."""
+    paragraphs: list[list[Span]] = [[]]
+    for span in spans:
+        if isinstance(span, Text) and "\n" in span.text:
+            parts = span.text.split("\n")
+            for index, part in enumerate(parts):
+                if index:
+                    paragraphs.append([])
+                if part:
+                    paragraphs[-1].append(Text(part))
+        else:
+            paragraphs[-1].append(span)
+    return [tuple(p) for p in paragraphs if p]
+
+
+def long_date(date: dt.date) -> str:
+    return f"{date:%A} {date.day} {date:%B %Y}"
+
+
+def short_date(date: dt.date) -> str:
+    return f"{date.day} {date:%b %Y}"
+
+
+def bars(stats: tuple[Stat, ...]) -> list[dict]:
+    """Rows for a bar chart: each value's width as a percentage of the largest."""
+    from .render.text import format_value
+    top = max((s.value for s in stats), default=0) or 1
+    return [{"label": s.label, "value": format_value(s),
+             "percent": max(1, round(s.value / top * 100)) if s.value > 0 else 0}
+            for s in stats]
+
+
+@lru_cache(maxsize=8)
+def environment(project_templates: Path | None, autoescape: bool = True):
+    """One environment per run and template set: templates are compiled once, then reused."""
+    import jinja2
+    from markupsafe import Markup
+
+    search = [str(packaged_templates())]
+    if project_templates is not None and project_templates.is_dir():
+        search.insert(0, str(project_templates))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    env.filters["inline"] = lambda spans: Markup(spans_to_html(spans))
+    env.filters["paragraphs"] = split_paragraphs
+    env.filters["long_date"] = long_date
+    env.filters["short_date"] = short_date
+    env.filters["bars"] = bars
+    return env
+
+
+def render_template(env, name: str, context: dict) -> str:
+    """Render one template; any template error names the template file and line."""
+    import jinja2
+    try:
+        template = env.get_template(name)
+        return template.render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BriefingError(Problem(_template_path(env, exc.filename or name), exc.lineno or 0, 0,
+                                    f"template syntax error: {exc.message}")) from None
+    except jinja2.TemplateNotFound as exc:
+        raise BriefingError(Problem(f"templates/{exc.name}", 0, 0, "template not found")) from None
+    except (jinja2.UndefinedError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        path, line = _template_frame(env, exc, name)
+        raise BriefingError(Problem(path, line, 0, f"template error: {exc}")) from None
+
+
+def _template_path(env, filename: str) -> str:
+    path = Path(filename)
+    for root in env.loader.searchpath:
+        try:
+            rel = path.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            continue
+        if Path(root).resolve() == packaged_templates().resolve():
+            return f"(packaged) templates/{rel.as_posix()}"
+        return f"templates/{rel.as_posix()}"
+    return filename
+
+
+def _template_frame(env, exc: BaseException, name: str) -> tuple[str, int]:
+    """Find the innermost template line in the traceback (Jinja maps frames back to template lines)."""
+    tb = exc.__traceback__
+    found = (f"templates/{name}", 0)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and Path(filename).exists():
+            found = (_template_path(env, filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found

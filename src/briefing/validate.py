@@ -1,0 +1,293 @@
+"""Turn the project's YAML into the frozen Issue model, reporting every problem at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import schema
+from .errors import BriefingError, Problem, Problems
+from .load import Map, Node, load_yaml, relative
+from .markdown import LinkTargetError, parse_inline
+from .model import (Brand, Config, Issue, Item, Origin, Section, SmtpSettings, Source, Stat,
+                    Theme)
+from .references import number_references
+from .spec import INVALID
+
+CONFIG_FILE = "briefing.yaml"
+BRIEFS_DIR = "briefs"
+ISSUE_FILE = "issue.yaml"
+ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+@dataclass(frozen=True)
+class Project:
+    """The folder an editor works in."""
+
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def briefs(self) -> Path:
+        return self.root / BRIEFS_DIR
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def show(self, path: Path) -> str:
+        return relative(path, self.root)
+
+
+def _load(project: Project, path: Path, problems: Problems) -> Node | None:
+    """Load one file, turning its load error into a problem so other files still get checked."""
+    try:
+        return load_yaml(path, project.show(path))
+    except BriefingError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _inside(project: Project, path: Path) -> bool:
+    """True when the path, symlinks resolved, stays inside the project (no links that lead out)."""
+    try:
+        path.resolve().relative_to(project.root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def load_config(project: Project, problems: Problems | None = None) -> Config | None:
+    """Validate briefing.yaml; with `problems`, collect instead of raising."""
+    own = problems is None
+    problems = Problems() if own else problems
+    path = project.config_path
+    shown = project.show(path)
+    if not path.is_file():
+        problems.add(shown, 0, 0, f"no {CONFIG_FILE} here; run 'briefing init DIR' to start "
+                                  "a project, or run briefing in the project folder")
+        config = None
+    else:
+        node = _load(project, path, problems)
+        config = None
+        if node is None and not problems:
+            problems.add(shown, 1, 1, "the file is empty")
+        elif node is not None:
+            values = schema.CONFIG.check(node, problems, CONFIG_FILE)
+            if values is not INVALID:
+                config = _make_config(values, node, shown, problems)
+    if own:
+        problems.raise_if_any()
+    return config
+
+
+def _make_config(v: dict, node: Node, shown: str, problems: Problems) -> Config | None:
+    themes = []
+    seen: dict[str, int] = {}
+    for index, theme in enumerate(v["themes"]):
+        if theme["id"] in seen:
+            theme_node = node.get("themes").items[index]  # type: ignore[union-attr]
+            problems.add(shown, theme_node.mark.line, theme_node.mark.col,
+                         f"theme id '{theme['id']}' is listed twice")
+        seen[theme["id"]] = index
+        themes.append(Theme(theme["id"], theme["title"], theme["description"]))
+    try:
+        v["subject"].format(name="n", title="t", issue="i", date="d")
+    except (KeyError, IndexError, ValueError) as exc:
+        subject = node.get("subject")
+        problems.add(shown, subject.mark.line, subject.mark.col,  # type: ignore[union-attr]
+                     f"'subject' has an unknown placeholder {exc}",
+                     "use {name}, {title}, {issue} or {date}")
+        return None
+    brand = Brand(**{k: val for k, val in (v["brand"] or {}).items() if val is not None})
+    smtp = SmtpSettings(**{k: val for k, val in (v["smtp"] or {}).items() if val is not None})
+    return Config(
+        name=v["name"], sender=v["sender"], recipients=v["recipients"], address=v["address"],
+        themes=tuple(themes), tagline=v["tagline"], language=v["language"],
+        reply_to=v["reply_to"], list_address=v["list_address"],
+        unsubscribe_url=v["unsubscribe"]["url"], unsubscribe_mailto=v["unsubscribe"]["mailto"],
+        archive_url=v["archive_url"], subject=v["subject"], brand=brand, smtp=smtp)
+
+
+def issue_ids(project: Project) -> list[str]:
+    """Every issue folder under briefs/, sorted by name."""
+    if not project.briefs.is_dir():
+        return []
+    return sorted(p.name for p in project.briefs.iterdir()
+                  if p.is_dir() and ISSUE_ID.fullmatch(p.name))
+
+
+def check_issue_id(project: Project, issue_id: str) -> None:
+    """Refuse ids that could leave the project, and ids with no folder (listing those there are)."""
+    if not ISSUE_ID.fullmatch(issue_id) or issue_id in (".", ".."):
+        raise BriefingError(Problem(
+            BRIEFS_DIR, 0, 0,
+            f"'{issue_id}' is not a valid issue id (letters, digits, '.', '_', '-'; "
+            "it must not start with '.' and has no '/')"))
+    folder = project.briefs / issue_id
+    if not folder.is_dir():
+        known = issue_ids(project)
+        close = difflib.get_close_matches(issue_id, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else ""
+        listing = ", ".join(known) if known else "none yet"
+        raise BriefingError(Problem(
+            f"{BRIEFS_DIR}/{issue_id}", 0, 0,
+            f"issue folder does not exist; issues: {listing}", hint))
+    if not _inside(project, folder):
+        raise BriefingError(Problem(f"{BRIEFS_DIR}/{issue_id}", 0, 0,
+                                    "issue folder is a link that leads outside the project"))
+
+
+def date_from_id(issue_id: str) -> dt.date | None:
+    """An ISO date folder gives its date; an ISO week folder gives that week's Monday."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", issue_id):
+            return dt.date.fromisoformat(issue_id)
+        week = _ISO_WEEK.fullmatch(issue_id)
+        if week:
+            return dt.date.fromisocalendar(int(week.group(1)), int(week.group(2)), 1)
+    except ValueError:
+        return None
+    return None
+
+
+def _issue_meta(project: Project, issue_id: str, problems: Problems) -> dict:
+    """issue.yaml's values (or defaults), with the date resolved."""
+    folder = project.briefs / issue_id
+    path = folder / ISSUE_FILE
+    meta = {"title": None, "date": None, "preheader": "", "intro": "", "_node": None}
+    shown = project.show(path)
+    if path.exists():
+        node = _load(project, path, problems)
+        if isinstance(node, Map) or node is not None:
+            values = schema.ISSUE.check(node, problems, ISSUE_FILE)
+            if values is not INVALID:
+                meta.update(values)
+                meta["_node"] = node
+    if meta["date"] is None:
+        meta["date"] = date_from_id(issue_id)
+        if meta["date"] is None:
+            problems.add(shown if path.exists() else f"{BRIEFS_DIR}/{issue_id}", 0, 0,
+                         "the issue has no date",
+                         f"add 'date: YYYY-MM-DD' to {ISSUE_FILE}, or name the folder "
+                         "YYYY-MM-DD or YYYY-Www")
+    if meta["title"] is None:
+        meta["title"] = _default_title(issue_id, meta["date"])
+    return meta
+
+
+def _default_title(issue_id: str, date: dt.date | None) -> str:
+    week = _ISO_WEEK.fullmatch(issue_id)
+    if week:
+        return f"Week {int(week.group(2))}, {week.group(1)}"
+    if date is not None:
+        return f"{date.day} {date:%B %Y}"
+    return issue_id
+
+
+def issue_date(project: Project, issue_id: str) -> dt.date | None:
+    """The date of an issue without validating its briefs (for picking the latest one)."""
+    return _issue_meta(project, issue_id, Problems())["date"]
+
+
+def latest_issue(project: Project) -> str:
+    ids = issue_ids(project)
+    if not ids:
+        raise BriefingError(Problem(BRIEFS_DIR, 0, 0, "no issues yet; create "
+                                    "briefs/<ISSUE>/ with 'briefing new THEME'"))
+    dated = [(issue_date(project, i) or dt.date.min, i) for i in ids]
+    return max(dated)[1]
+
+
+def brief_files(project: Project, issue_id: str) -> list[Path]:
+    folder = project.briefs / issue_id
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in (".yaml", ".yml") and p.name != ISSUE_FILE
+                  and not p.name.startswith("."))
+
+
+def load_issue(project: Project, issue_id: str | None = None) -> Issue:
+    """Validate config, issue.yaml and every brief of one issue; raise once with all problems."""
+    problems = Problems()
+    config = load_config(project, problems)
+    if issue_id is None:
+        if problems:
+            problems.raise_if_any()
+        issue_id = latest_issue(project)
+    check_issue_id(project, issue_id)
+    meta = _issue_meta(project, issue_id, problems)
+    intro = ()
+    if meta["intro"]:
+        intro = _inline(meta["intro"], meta["_node"].get("intro"), problems)
+
+    by_theme: dict[str, list[Item]] = {}
+    files = brief_files(project, issue_id)
+    if not files:
+        problems.add(f"{BRIEFS_DIR}/{issue_id}", 0, 0, "the issue has no briefs",
+                     "add one with 'briefing new THEME'")
+    for path in files:
+        shown = project.show(path)
+        if path.is_symlink() and not _inside(project, path):
+            problems.add(shown, 0, 0, "brief is a link that leads outside the project")
+            continue
+        node = _load(project, path, problems)
+        if node is None:
+            if not any(p.path == shown for p in problems.items):
+                problems.add(shown, 1, 1, "the brief is empty", "it needs 'items'")
+            continue
+        values = schema.BRIEF.check(node, problems, "brief")
+        if values is INVALID:
+            continue
+        theme_id = values["theme"] or path.stem
+        if config is not None and theme_id not in {t.id for t in config.themes}:
+            known = ", ".join(t.id for t in config.themes)
+            close = difflib.get_close_matches(theme_id, [t.id for t in config.themes], n=1)
+            where = node.get("theme") or node
+            problems.add(shown, where.mark.line, where.mark.col,
+                         f"unknown theme '{theme_id}'; themes in {CONFIG_FILE}: {known}",
+                         f"did you mean '{close[0]}'?" if close else "")
+            continue
+        items_node = node.get("items")
+        for index, raw in enumerate(values["items"]):
+            item_node = items_node.items[index]  # type: ignore[union-attr]
+            item = _make_item(raw, item_node, shown, problems)
+            if item is not None:
+                by_theme.setdefault(theme_id, []).append(item)
+
+    problems.raise_if_any()
+    assert config is not None
+    sections = tuple(Section(t, tuple(by_theme[t.id])) for t in config.themes if t.id in by_theme)
+    items = tuple(i for s in sections for i in s.items)
+    references = number_references(intro, items)
+    return Issue(id=issue_id, config=config, title=meta["title"], date=meta["date"],
+                 sections=sections, references=references, preheader=meta["preheader"],
+                 intro=intro, intro_source=meta["intro"])
+
+
+def _inline(text: str, node: Node, problems: Problems):
+    try:
+        return parse_inline(text, schema.check_url)
+    except LinkTargetError as exc:
+        problems.add(node.mark.path, node.mark.line, node.mark.col, str(exc))
+        return ()
+
+
+def _make_item(raw: dict, node: Map, shown: str, problems: Problems) -> Item | None:
+    before = len(problems.items)
+    summary = _inline(raw["summary"], node.get("summary"), problems)
+    if len(problems.items) > before:
+        return None
+    sources = tuple(Source(s["url"], s["title"], s["publisher"], s["date"])
+                    for s in raw["sources"])
+    stats = tuple(Stat(s["label"], s["value"], s["unit"]) for s in raw["stat"])
+    return Item(headline=raw["headline"], summary=summary, sources=sources,
+                origin=Origin(shown, node.mark.line, node.mark.col), why=raw["why"],
+                tags=tuple(raw["tags"]), stat=stats, summary_source=raw["summary"])
