@@ -13,8 +13,8 @@ class Problem:
     line: int = 0
     col: int = 0
     message: str = ""
-    severity: str = "error"
     hint: str = ""
+    severity: str = "error"
     rule: str = ""
 
     def format(self) -> str:
@@ -61,7 +61,7 @@ class Problems:
     items: list[Problem] = field(default_factory=list)
 
     def add(self, path: str, line: int, col: int, message: str, hint: str = "") -> None:
-        self.items.append(Problem(path, line, col, message, "error", hint))
+        self.items.append(Problem(path, line, col, message, hint))
 
     def extend(self, problems: "list[Problem]") -> None:
         self.items.extend(problems)

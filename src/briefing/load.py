@@ -189,6 +189,8 @@ def parse_yaml(text: str, display: str) -> Node | None:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (0, 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}")) from None
     except yaml.reader.ReaderError as exc:  # a control character: report where it is
         before = text[: exc.position]

@@ -24,14 +24,14 @@ def check_url(value: str) -> str:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise ValueError(f"'{value}' is not a valid URL") from None
+        raise ValueError(f"is not a valid URL ('{value}')") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = f"'{parts.scheme}:'" if parts.scheme else "no scheme"
         raise ValueError(f"must be an http(s) URL, not {scheme}|write the full https:// address")
     if "@" in parts.netloc:
         raise ValueError("must not contain a user name or password (user@host)")
     if not parts.hostname:
-        raise ValueError(f"'{value}' has no host")
+        raise ValueError(f"has no host ('{value}')")
     return value
 
 
@@ -50,9 +50,9 @@ def parse_mailbox(value: str) -> Mailbox:
     elif "<" not in value and ">" not in value:
         name, address = "", value
     else:
-        raise ValueError(f"'{value}' is not a valid address|write it as Name <user@example.org>")
+        raise ValueError(f"is not a valid address ('{value}')|write it as Name <user@example.org>")
     if not _ADDR.fullmatch(address) or len(address) > 254:
-        raise ValueError(f"'{value}' is not a valid address|write it as Name <user@example.org>")
+        raise ValueError(f"is not a valid address ('{value}')|write it as Name <user@example.org>")
     return Mailbox(address, name)
 
 

@@ -233,9 +233,11 @@ class Object(Spec):
             return _wrong_type(problems, node, what, self)
         values: dict[str, Any] = {}
         ok = True
+        suggested: set[str] = set()
         for key, value in node.pairs:
             if key.text not in self.keys:
                 close = difflib.get_close_matches(key.text, self.keys, n=1, cutoff=0.7)
+                suggested.update(close)
                 known = ", ".join(self.keys)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {known}"
                 _fail(problems, key, f"unknown key '{key.text}'", hint)
@@ -256,8 +258,9 @@ class Object(Spec):
             if name in values or any(k.text == name for k, _ in node.pairs):
                 continue
             if key.required:
-                _fail(problems, node, f"missing required key '{name}'"
-                                      + (f" in {self.name}" if self.name else ""))
+                if name not in suggested:  # else the misspelt key was reported already
+                    _fail(problems, node, f"missing required key '{name}'"
+                                          + (f" in {self.name}" if self.name else ""))
                 ok = False
             else:
                 values[name] = key.default
