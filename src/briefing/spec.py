@@ -236,7 +236,7 @@ class Object(Spec):
         suggested: set[str] = set()
         for key, value in node.pairs:
             if key.text not in self.keys:
-                close = difflib.get_close_matches(key.text, self.keys, n=1, cutoff=0.7)
+                close = difflib.get_close_matches(key.text, self.keys, n=1, cutoff=0.6)
                 suggested.update(close)
                 known = ", ".join(self.keys)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {known}"

@@ -219,8 +219,6 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     problems = Problems()
     config = load_config(project, problems)
     if issue_id is None:
-        if problems:
-            problems.raise_if_any()
         issue_id = latest_issue(project)
     check_issue_id(project, issue_id)
     meta = _issue_meta(project, issue_id, problems)
@@ -276,7 +274,8 @@ def _inline(text: str, node: Node, problems: Problems):
     try:
         return parse_inline(text, schema.check_url)
     except LinkTargetError as exc:
-        problems.add(node.mark.path, node.mark.line, node.mark.col, str(exc))
+        message, _, hint = str(exc).partition("|")
+        problems.add(node.mark.path, node.mark.line, node.mark.col, message, hint)
         return ()
 
 
