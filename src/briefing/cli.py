@@ -65,7 +65,17 @@ def check(issue: Optional[str] = ISSUE_ARG):
 
 
 def main() -> None:
-    app()
+    """Run the app. A bug (never bad input: that is a BriefingError) gets one line and exit 2;
+    BRIEFING_DEBUG=1 shows the traceback."""
+    import os
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("BRIEFING_DEBUG"):
+            raise
+        typer.echo(f"briefing: internal error: {type(exc).__name__}: {exc} (this is a bug; "
+                   "rerun with BRIEFING_DEBUG=1 for details)", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover
