@@ -27,6 +27,8 @@ class Theme:
     id: str
     title: str
     description: str = ""
+    # Where the theme is declared in briefing.yaml, for lint messages (not part of equality).
+    origin: "Origin | None" = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,18 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class LintSettings:
+    """Limits of the editorial warnings in `briefing check` (briefing.yaml `lint:`)."""
+
+    headline_max_chars: int = 90
+    summary_max_words: int = 80
+    window_days: int = 14
+    publisher_share: float = 0.5
+    words_per_minute: int = 230
+    disable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     sender: Mailbox
@@ -70,7 +84,7 @@ class Config:
     subject: str = "{name}: {title}"
     brand: Brand = field(default_factory=Brand)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
-    lint: tuple[tuple[str, int], ...] = ()
+    lint: LintSettings = field(default_factory=LintSettings)
 
     def theme(self, theme_id: str) -> Theme:
         return next(t for t in self.themes if t.id == theme_id)
@@ -140,6 +154,16 @@ class Item:
     tags: tuple[str, ...] = ()
     stat: tuple[Stat, ...] = ()
     summary_source: str = ""  # the Markdown as written, for word counts and search
+    # (field, line, col) of every value in the item, e.g. ("sources[0].url", 14, 14), so lint
+    # and link messages point at the exact value; not part of equality.
+    marks: tuple[tuple[str, int, int], ...] = field(default=(), compare=False, repr=False)
+
+    def mark(self, name: str) -> "Origin":
+        """Where a field's value was written ('headline', 'sources[0].url'); else the item."""
+        for field_name, line, col in self.marks:
+            if field_name == name:
+                return Origin(self.origin.path, line, col)
+        return self.origin
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,42 @@ SMTP = Object(name="smtp", description="Default SMTP transport for `briefing sen
                              pattern=r"[A-Z_][A-Z0-9_]*", max_length=100)),
 })
 
+def check_rule(value: str) -> str:
+    """A lint rule id from lint.RULES, with a did-you-mean for a near miss."""
+    import difflib
+
+    from .lint import RULES
+    if value not in RULES:
+        close = difflib.get_close_matches(value, RULES, n=1)
+        raise ValueError(f"'{value}' is not a lint rule|" + (
+            f"did you mean '{close[0]}'?" if close else "rules: " + ", ".join(RULES)))
+    return value
+
+
+def _lint_rules() -> tuple:
+    from .lint import RULES
+    return tuple(RULES)
+
+
+LINT = Object(name="lint", description="Limits of the editorial warnings of `briefing check`",
+              keys={
+    "headline_max_chars": Key(Number(description="Warn when a headline is longer than this "
+                                                 "many characters (default 90)", minimum=1)),
+    "summary_max_words": Key(Number(description="Warn when a summary has more words than this "
+                                                "(default 80)", minimum=1)),
+    "window_days": Key(Number(description="Warn when a source is older than this many days "
+                                          "before the issue date, unless it is newer than the "
+                                          "previous issue (default 14)", minimum=0)),
+    "publisher_share": Key(Number(description="Warn when one publisher supplies more than this "
+                                              "share of an issue's sources (default 0.5)",
+                                  minimum=0, maximum=1)),
+    "words_per_minute": Key(Number(description="Reading speed for the estimated reading time "
+                                               "(default 230)", minimum=1)),
+    "disable": Key(List(of=Custom(description="A rule id to turn off", convert=check_rule,
+                                  max_length=40, examples=_lint_rules()),
+                        description="Rule ids to turn off, e.g. [publisher-share]"), False, ()),
+})
+
 UNSUBSCRIBE = Object(name="unsubscribe", keys={
     "url": Key(_url("https URL for one-click unsubscribe (RFC 8058)"), True),
     "mailto": Key(Custom(description="mailto: address for unsubscribe requests",
@@ -139,6 +175,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", keys
     "themes": Key(List(of=THEME, min_items=1), True),
     "brand": Key(BRAND, False, None),
     "smtp": Key(SMTP, False, None),
+    "lint": Key(LINT, False, None),
 })
 
 ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={
@@ -181,10 +218,15 @@ BRIEF = Object(title="brief", description="One theme's items for one issue", key
 
 
 def json_schemas() -> dict[str, dict]:
-    """JSON Schema (draft 2020-12) of each format, derived from the specs the validator uses."""
+    """JSON Schema of each format, derived from the specs the validator uses.
+
+    Declared as draft-07: the keywords used are all draft-07 ones, and the YAML extension for
+    VS Code (yaml-language-server) ships draft-07 support and warns "Draft 2020-12 schemas are
+    not yet fully supported" (redhat-developer/vscode-yaml#704, #726).
+    """
     out = {}
     for name, spec in (("config", CONFIG), ("issue", ISSUE), ("brief", BRIEF)):
-        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+        schema = {"$schema": "http://json-schema.org/draft-07/schema#",
                   "$id": f"https://briefing.invalid/schema/{name}.schema.json"}
         schema.update(spec.json_schema())
         out[name] = schema

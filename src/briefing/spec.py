@@ -132,6 +132,7 @@ def _raise() -> Any:
 class Number(Spec):
     description: str = ""
     minimum: float | None = None
+    maximum: float | None = None
 
     def expect(self) -> str:
         return "a number"
@@ -147,12 +148,16 @@ class Number(Spec):
             return _fail(problems, node, f"{what} must be a finite number")
         if self.minimum is not None and value < self.minimum:
             return _fail(problems, node, f"{what} must be at least {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            return _fail(problems, node, f"{what} must be at most {self.maximum:g}")
         return int(value) if value.is_integer() and abs(value) < 1e15 else value
 
     def json_schema(self) -> dict:
         schema: dict = {"type": "number", "description": self.description}
         if self.minimum is not None:
             schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
         return schema
 
 

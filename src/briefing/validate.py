@@ -11,10 +11,10 @@ from pathlib import Path
 
 from . import schema
 from .errors import BriefingError, Problem, Problems
-from .load import Map, Node, load_yaml, relative
+from .load import Map, Node, Seq, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
-from .model import (Brand, Config, Issue, Item, Origin, Section, SmtpSettings, Source, Stat,
-                    Theme)
+from .model import (Brand, Config, Issue, Item, LintSettings, Origin, Section, SmtpSettings,
+                    Source, Stat, Theme)
 from .references import number_references
 from .spec import INVALID
 
@@ -98,7 +98,9 @@ def _make_config(v: dict, node: Node, shown: str, problems: Problems) -> Config 
             problems.add(shown, theme_node.mark.line, theme_node.mark.col,
                          f"theme id '{theme['id']}' is listed twice")
         seen[theme["id"]] = index
-        themes.append(Theme(theme["id"], theme["title"], theme["description"]))
+        theme_node = node.get("themes").items[index]  # type: ignore[union-attr]
+        themes.append(Theme(theme["id"], theme["title"], theme["description"],
+                            Origin(shown, theme_node.mark.line, theme_node.mark.col)))
     try:
         v["subject"].format(name="n", title="t", issue="i", date="d")
     except (KeyError, IndexError, ValueError) as exc:
@@ -109,12 +111,14 @@ def _make_config(v: dict, node: Node, shown: str, problems: Problems) -> Config 
         return None
     brand = Brand(**{k: val for k, val in (v["brand"] or {}).items() if val is not None})
     smtp = SmtpSettings(**{k: val for k, val in (v["smtp"] or {}).items() if val is not None})
+    lint = LintSettings(**{k: (tuple(val) if k == "disable" else val)
+                           for k, val in (v["lint"] or {}).items() if val is not None})
     return Config(
         name=v["name"], sender=v["sender"], recipients=v["recipients"], address=v["address"],
         themes=tuple(themes), tagline=v["tagline"], language=v["language"],
         reply_to=v["reply_to"], list_address=v["list_address"],
         unsubscribe_url=v["unsubscribe"]["url"], unsubscribe_mailto=v["unsubscribe"]["mailto"],
-        archive_url=v["archive_url"], subject=v["subject"], brand=brand, smtp=smtp)
+        archive_url=v["archive_url"], subject=v["subject"], brand=brand, smtp=smtp, lint=lint)
 
 
 def issue_ids(project: Project) -> list[str]:
@@ -289,4 +293,17 @@ def _make_item(raw: dict, node: Map, shown: str, problems: Problems) -> Item | N
     stats = tuple(Stat(s["label"], s["value"], s["unit"]) for s in raw["stat"])
     return Item(headline=raw["headline"], summary=summary, sources=sources,
                 origin=Origin(shown, node.mark.line, node.mark.col), why=raw["why"],
-                tags=tuple(raw["tags"]), stat=stats, summary_source=raw["summary"])
+                tags=tuple(raw["tags"]), stat=stats, summary_source=raw["summary"],
+                marks=tuple(_marks(node)))
+
+
+def _marks(node: Node, name: str = ""):
+    """(field, line, col) of every value under a node: 'headline', 'sources[0].url', ..."""
+    if isinstance(node, Map):
+        for key, value in node.pairs:
+            yield from _marks(value, f"{name}.{key.text}" if name else key.text)
+    elif isinstance(node, Seq):
+        for index, value in enumerate(node.items):
+            yield from _marks(value, f"{name}[{index}]")
+    if name:
+        yield (name, node.mark.line, node.mark.col)
