@@ -7,35 +7,60 @@ import email.policy
 import hashlib
 import re
 from email import message_from_bytes
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from ..errors import BriefingError, Problem
-from ..model import Issue
+from ..model import Issue, Mailbox
 
 # Headers stay literal up to RFC 5322's hard limit of 998 octets, so a long List-Unsubscribe is
 # never folded into an RFC 2047 encoded word (which Gmail then ignores).
 POLICY = email.policy.default.clone(max_line_length=998)
+# The parts are encoded with this one: the email package passes the policy's max_line_length to
+# the quoted-printable encoder, and RFC 2045 6.7 caps encoded lines at 76 characters.
+BODY_POLICY = email.policy.default.clone(max_line_length=76)
+MAX_LINE = 998  # RFC 5322 2.1.1, octets without the CRLF
 
 EXPECTED_HEADERS = {
     "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
     "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
 }
 
+# RFC 5322 atext: a phrase made only of these (and spaces) needs no quoting.
+_ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
+# In a phrase that must be RFC 2047 encoded (non-ASCII), quoting is not allowed around the
+# encoded words, so characters with a meaning in structured headers are dropped instead.
+_SPECIALS = re.compile(r"[()<>\[\]:;@\\,.\"=?]+")
+
 
 def message_id(issue: Issue) -> str:
-    """The same issue of the same newsletter always gets the same id."""
+    """The same issue of the same newsletter always gets the same id (RFC 5322 msg-id)."""
     digest = hashlib.sha256(f"{issue.config.name}\n{issue.id}".encode()).hexdigest()[:16]
-    return f"<{issue.id}.{digest}@{issue.config.sender.domain}>"
+    # id-left is a dot-atom: issue ids may hold '_', '..' or a trailing '.', which it may not.
+    left = re.sub(r"[^A-Za-z0-9-]+", ".", issue.id).strip(".") or "issue"
+    return f"<{left}.{digest}@{issue.config.sender.domain}>"
+
+
+def _phrase(name: str) -> str:
+    """A display phrase for List-Id: literal atoms, a quoted string, or plain words to encode."""
+    if _ATEXT.fullmatch(name):
+        return name
+    if name.isascii():
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return " ".join(_SPECIALS.sub(" ", name).split())
 
 
 def list_id(issue: Issue) -> str:
     """RFC 2919: a phrase and a list-label under the sender's domain."""
     label = re.sub(r"[^a-z0-9]+", "-", issue.config.name.lower()).strip("-") or "briefing"
-    return f"{issue.config.name} <{label}.{issue.config.sender.domain}>"
+    phrase = _phrase(issue.config.name)
+    return f"{phrase} <{label}.{issue.config.sender.domain}>" if phrase else \
+        f"<{label}.{issue.config.sender.domain}>"
 
 
 def list_unsubscribe(issue: Issue) -> str:
+    """RFC 2369 / RFC 8058: the one-click https URL first, then the mailto when configured."""
     config = issue.config
     value = f"<{config.unsubscribe_url}>"
     if config.unsubscribe_mailto:
@@ -43,29 +68,43 @@ def list_unsubscribe(issue: Issue) -> str:
     return value
 
 
-def to_header(issue: Issue) -> str:
+def _address(box: Mailbox) -> Address:
+    """The email package quotes or encodes the display name; we never format it by hand."""
+    return Address(display_name=box.name, addr_spec=box.address)
+
+
+def to_mailbox(issue: Issue) -> Mailbox:
     """One recipient is addressed directly; several never see each other: To is the list."""
     config = issue.config
     if len(config.recipients) == 1:
-        return str(config.recipients[0])
-    return str(config.list_address or config.sender)
+        return config.recipients[0]
+    return config.list_address or config.sender
+
+
+def to_header(issue: Issue) -> str:
+    return str(to_mailbox(issue))
+
+
+def issue_datetime(issue: Issue) -> dt.datetime:
+    """Midnight UTC of the issue date: from the issue, never from the clock."""
+    return dt.datetime.combine(issue.date, dt.time(0, 0), tzinfo=dt.timezone.utc)
 
 
 def render_eml(issue: Issue, text: str, html: str) -> bytes:
     config = issue.config
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = str(config.sender)
-    msg["To"] = to_header(issue)
+    msg = EmailMessage(policy=BODY_POLICY)  # headers are folded by POLICY in as_bytes()
+    msg["From"] = _address(config.sender)
+    msg["To"] = _address(to_mailbox(issue))
     if config.reply_to:
-        msg["Reply-To"] = str(config.reply_to)
+        msg["Reply-To"] = _address(config.reply_to)
     msg["Subject"] = issue.subject
-    msg["Date"] = format_datetime(dt.datetime.combine(issue.date, dt.time(0, 0),
-                                                      tzinfo=dt.timezone.utc))
+    msg["Date"] = format_datetime(issue_datetime(issue))
     msg["Message-ID"] = message_id(issue)
     msg["List-Id"] = list_id(issue)
     msg["List-Unsubscribe"] = list_unsubscribe(issue)
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 one-click
-    # Quoted-printable keeps every line under 78 octets and decodes back to the files exactly.
+    # Quoted-printable keeps every body line within 76 octets and decodes back to the files
+    # exactly (both end with a newline, which the encoder would otherwise add).
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     # A boundary from the content, not random: the same issue gives the same bytes. '=' cannot
@@ -73,18 +112,51 @@ def render_eml(issue: Issue, text: str, html: str) -> bytes:
     digest = hashlib.sha256(text.encode() + b"\0" + html.encode()).hexdigest()[:32]
     msg.set_boundary(f"=_briefing_{digest}")
     data = msg.as_bytes(policy=POLICY)
-    _verify(data, issue)
+    _verify(data, issue, text, html)
     return data
 
 
-def _verify(data: bytes, issue: Issue) -> None:
-    """Re-parse what we wrote: the exact header set, no overlong line (CVE-2024-6923 defence)."""
+def _verify(data: bytes, issue: Issue, text: str, html: str) -> None:
+    """Re-parse what we wrote and refuse it unless it is exactly what we meant to write.
+
+    Python 3.11/3.12 can emit a header with a line break decoded from an encoded word
+    (CVE-2024-6923), and an over-long token may be folded into an encoded word. The validator
+    refuses such input; this check makes sure nothing slipped past it.
+    """
+    problems: list[str] = []
     expected = EXPECTED_HEADERS | ({"Reply-To"} if issue.config.reply_to else set())
     parsed = message_from_bytes(data, policy=email.policy.default)
-    names = set(parsed.keys())
+    names = list(parsed.keys())
+    if set(names) != expected or len(names) != len(expected):
+        extra = sorted(set(names) - expected) or sorted({n for n in names if names.count(n) > 1})
+        missing = sorted(expected - set(names))
+        problems.append("its headers did not survive a re-parse ("
+                        + ", ".join([f"unexpected {n}" for n in extra]
+                                    + [f"missing {n}" for n in missing]) + ")")
     longest = max(len(line) for line in data.split(b"\n"))
-    if names != expected or len(parsed.keys()) != len(expected) or longest > 998:
+    if longest > MAX_LINE:
+        problems.append(f"it has a line of {longest:,} octets (the limit is {MAX_LINE})")
+    literal = {"Subject": issue.subject, "Message-ID": message_id(issue),
+               "List-Unsubscribe": list_unsubscribe(issue)}
+    for name, value in literal.items():
+        if not problems and str(parsed[name]).strip() != value:
+            problems.append(f"its {name} header reads back as {str(parsed[name])!r}")
+    # RFC 5322 unfolding is removing the line break before a space: what is left must be the
+    # value exactly as we wrote it, never an encoded word.
+    unfolded = re.sub(rb"\n(?=[ \t])", b"", data.split(b"\n\n", 1)[0]).split(b"\n")
+    wanted = f"List-Unsubscribe: {list_unsubscribe(issue)}".encode()
+    if not problems and wanted not in unfolded:
+        problems.append("its List-Unsubscribe header is not literal")
+    if not problems:
+        parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
+        types = [p.get_content_type() for p in parts]
+        if parsed.get_content_type() != "multipart/alternative" or types != [
+                "text/plain", "text/html"]:
+            problems.append(f"its parts are {types}, not text/plain then text/html")
+        elif (parts[0].get_payload(decode=True) != text.encode("utf-8")
+              or parts[1].get_payload(decode=True) != html.encode("utf-8")):
+            problems.append("its parts do not decode back to digest.txt and email.html")
+    if problems:
         raise BriefingError(Problem(
             f"out/{issue.id}/message.eml", 0, 0,
-            "refusing to write a message whose headers did not survive a re-parse "
-            f"(got {sorted(names ^ expected) or 'a line of ' + str(longest) + ' octets'})"))
+            "refusing to write the message: " + "; ".join(problems)))
