@@ -54,14 +54,29 @@ def build(issue: Optional[str] = ISSUE_ARG,
 
 
 @app.command()
-def check(issue: Optional[str] = ISSUE_ARG):
-    """Validate config and briefs; report every problem at once, compiler style."""
-    from .validate import load_issue
+def check(issue: Optional[str] = ISSUE_ARG,
+          strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors (exit 1)."),
+          format: str = typer.Option("text", "--format", help="Output: text or json (for CI).")):
+    """Validate config and briefs, then lint them: every problem at once, compiler style."""
+    from .lint import check as run_check, report_json
 
     project = _project()
-    loaded = _run(lambda: load_issue(project, issue))
-    typer.echo(f"ok: {loaded.id}: {len(loaded.items)} items in {len(loaded.sections)} themes, "
-               f"{len(loaded.references)} sources")
+    if format not in ("text", "json"):
+        typer.echo(f"--format: '{format}' is not a format; use text or json", err=True)
+        raise typer.Exit(2)
+    if format == "json":
+        from .errors import BriefingError
+        try:
+            result = run_check(project, issue)
+        except BriefingError as exc:
+            typer.echo(report_json(None, exc), nl=False)
+            raise typer.Exit(1) from None
+        typer.echo(report_json(result, strict=strict), nl=False)
+        raise typer.Exit(1 if strict and result.problems else 0)
+    result = _run(lambda: run_check(project, issue, strict=strict))
+    for problem in result.problems:
+        typer.echo(problem.format(), err=True)
+    typer.echo(f"ok: {result.summary()}")
 
 
 def main() -> None:

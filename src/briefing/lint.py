@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import BriefingError, Problem, count
+from .markdown import plain_text
+from .model import Issue, Item, Origin
+from .references import inline_links
+
 # Rule id -> what it catches. The ids appear in every warning ([rule-id]) and in
 # briefing.yaml `lint: disable: [...]`.
 RULES: dict[str, str] = {
@@ -18,3 +31,377 @@ RULES: dict[str, str] = {
     "empty-theme": "a configured theme with no items in the issue",
     "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",
 }
+
+# Click identifiers added by ad and mail platforms: they tell the publisher where readers came
+# from and make the same article look like different URLs.
+_TRACKING = re.compile(r"utm_[a-z_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|"
+                       r"mc_eid|igshid|_hsenc|_hsmi|mkt_tok|oly_anon_id|oly_enc_id|vero_id",
+                       re.IGNORECASE)
+# Shorteners hide where a link goes, break when the service dies and often track clicks.
+SHORTENERS = frozenset("""
+bit.ly bitly.com t.co tinyurl.com goo.gl ow.ly buff.ly is.gd v.gd lnkd.in trib.al dlvr.it
+shorturl.at rebrand.ly cutt.ly tiny.cc t.ly rb.gy s.id bl.ink soo.gd qr.ae po.st su.pr
+fb.me youtu.be amzn.to amzn.eu wp.me ift.tt mailchi.mp hubs.ly hubs.la spr.ly
+""".split())
+# Newsroom placeholders: TK ("to come") is the print convention, TODO/FIXME the programmers' one.
+_PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])(TODO|TKTK|TK|FIXME)(?![A-Za-z0-9])")
+# East Asian scripts are written without spaces: count each character as a word, as word
+# processors do, so reading times of Chinese or Japanese text are not near zero.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+# Below this many sources a share means little (one source is always 100%).
+PUBLISHER_MIN_SOURCES = 4
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """The warnings of one issue and the numbers of its summary line."""
+
+    issue: Issue
+    problems: tuple[Problem, ...]
+    words: int
+    minutes: int
+
+    def summary(self) -> str:
+        issue = self.issue
+        text = (f"{issue.id}: {count(len(issue.items), 'item')} in "
+                f"{count(len(issue.sections), 'theme')}, {count(len(issue.references), 'source')}, "
+                f"{self.words:,} words, about {self.minutes} min to read "
+                f"({issue.config.lint.words_per_minute:g} words a minute)")
+        warnings = sum(1 for p in self.problems if p.severity == "warning")
+        return text + (f"; {count(warnings, 'warning')}" if warnings else "")
+
+
+def count_words(text: str) -> int:
+    return len(_CJK.sub(" x ", text).split())
+
+
+def reading_words(issue: Issue) -> int:
+    """The words a reader reads: the intro, and every headline, summary and why."""
+    total = count_words(plain_text(issue.intro))
+    for item in issue.items:
+        total += count_words(item.headline) + count_words(plain_text(item.summary))
+        total += count_words(item.why)
+    return total
+
+
+class _Files:
+    """The project's files as text, to find a value's exact line and column inside a field."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.texts: dict[str, list[str]] = {}
+
+    def lines(self, path: str) -> list[str]:
+        if path not in self.texts:
+            try:
+                self.texts[path] = (self.root / path).read_text(encoding="utf-8").split("\n")
+            except (OSError, UnicodeDecodeError):
+                self.texts[path] = []
+        return self.texts[path]
+
+    def find(self, path: str, needle: str, start: tuple[int, int] = (1, 1),
+             end: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        """1-based (line, col) of the first `needle` at or after `start` and before `end`."""
+        lines = self.lines(path)
+        for number in range(start[0], len(lines) + 1):
+            if end and number > end[0]:
+                return None
+            line = lines[number - 1]
+            col = line.find(needle, start[1] - 1 if number == start[0] else 0)
+            if col >= 0 and not (end and (number, col + 1) >= end):
+                return number, col + 1
+        return None
+
+
+@dataclass(frozen=True)
+class _Use:
+    """One place a URL is written: as an item's source, or as a link in a summary or the intro."""
+
+    url: str
+    where: Origin
+    item: Item | None
+
+
+class _Linter:
+    def __init__(self, project, issue: Issue) -> None:
+        self.project = project
+        self.issue = issue
+        self.settings = issue.config.lint
+        self.files = _Files(project.root)
+        self.problems: list[Problem] = []
+
+    def warn(self, where: Origin, rule: str, message: str, hint: str = "") -> None:
+        if rule not in self.settings.disable:
+            self.problems.append(Problem(where.path, where.line, where.col, message, hint=hint,
+                                         severity="warning", rule=rule))
+
+    # -- where things are written ----------------------------------------------------------
+    def _field_end(self, item: Item, name: str) -> tuple[int, int] | None:
+        """The start of the next value after a field, to bound a search inside the field."""
+        here = item.mark(name)
+        later = sorted((line, col) for _, line, col in item.marks
+                       if (line, col) > (here.line, here.col) and line > here.line)
+        return later[0] if later else None
+
+    def locate(self, item: Item | None, name: str, needle: str) -> Origin:
+        """The exact place of `needle` inside a field of an item (or issue.yaml for None)."""
+        if item is None:
+            path = self.project.show(self.project.briefs / self.issue.id / "issue.yaml")
+            found = self.files.find(path, needle)
+            return Origin(path, *found) if found else Origin(path, 0, 0)
+        base = item.mark(name)
+        found = self.files.find(base.path, needle, (base.line, base.col),
+                                self._field_end(item, name))
+        return Origin(base.path, *found) if found else base
+
+    def uses(self) -> list[_Use]:
+        """Every URL as written, in reading order."""
+        out: list[_Use] = []
+        for link in inline_links(self.issue.intro):
+            out.append(_Use(link.url, self.locate(None, "intro", link.url), None))
+        for item in self.issue.items:
+            for link in inline_links(item.summary):
+                out.append(_Use(link.url, self.locate(item, "summary", link.url), item))
+            for index, source in enumerate(item.sources):
+                out.append(_Use(source.url, item.mark(f"sources[{index}].url"), item))
+        return out
+
+    # -- the rules ---------------------------------------------------------------------------
+    def run(self) -> list[Problem]:
+        uses = self.uses()
+        self.lengths()
+        self.dates()
+        self.duplicates(uses)
+        self.earlier(uses)
+        for use in uses:
+            self.url_shape(use)
+        self.placeholders()
+        self.empty_themes()
+        self.publishers()
+        return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
+
+    def lengths(self) -> None:
+        limit_chars = self.settings.headline_max_chars
+        limit_words = self.settings.summary_max_words
+        for item in self.issue.items:
+            if len(item.headline) > limit_chars:
+                self.warn(item.mark("headline"), "headline-length",
+                          f"headline is {len(item.headline)} characters (limit {limit_chars:g})")
+            words = count_words(plain_text(item.summary))
+            if words > limit_words:
+                self.warn(item.mark("summary"), "summary-length",
+                          f"summary is {words} words (limit {limit_words:g}); briefs are short")
+
+    def window(self) -> tuple[dt.date, dt.date, str]:
+        """First and last fair source date, and how the first was chosen (for the message)."""
+        from .validate import _ISO_WEEK, date_from_id
+        issue = self.issue
+        last = issue.date
+        # A week folder without a date in issue.yaml is dated its Monday, but covers its week.
+        if _ISO_WEEK.fullmatch(issue.id) and date_from_id(issue.id) == issue.date:
+            last = issue.date + dt.timedelta(days=6)
+        first = issue.date - dt.timedelta(days=self.settings.window_days)
+        why = f"{self.settings.window_days:g} days before {issue.date}"
+        previous = self.previous_date()
+        # After a break (W07, then W10) news since the previous issue is still news.
+        if previous is not None and previous < first:
+            first, why = previous, f"since the previous issue, {previous}"
+        return first, last, why
+
+    def previous_date(self) -> dt.date | None:
+        from .validate import issue_date, issue_ids
+        dates = [d for d in (issue_date(self.project, i) for i in issue_ids(self.project)
+                             if i != self.issue.id) if d is not None and d < self.issue.date]
+        return max(dates, default=None)
+
+    def dates(self) -> None:
+        first, last, why = self.window()
+        for item in self.issue.items:
+            for index, source in enumerate(item.sources):
+                if source.date is None:
+                    continue
+                where = item.mark(f"sources[{index}].date")
+                if source.date > last:
+                    self.warn(where, "source-future", f"source date {source.date} is after the "
+                                                      f"issue date {self.issue.date}")
+                elif source.date < first:
+                    self.warn(where, "source-stale", f"source date {source.date} is older than "
+                                                     f"the issue window ({why})")
+
+    def duplicates(self, uses: list[_Use]) -> None:
+        """Once per URL: cited by two items, or listed twice among one item's sources."""
+        for item in self.issue.items:
+            seen: set[str] = set()
+            for index, source in enumerate(item.sources):
+                if source.url in seen:
+                    self.warn(item.mark(f"sources[{index}].url"), "duplicate-url",
+                              "this source is listed twice in the same item")
+                seen.add(source.url)
+        citing: dict[str, list[_Use]] = {}
+        for use in uses:
+            if use.item is None:
+                continue  # the editor's note pointing at a story is not a duplicate
+            firsts = citing.setdefault(use.url, [])
+            if not any(u.item is use.item for u in firsts):
+                firsts.append(use)
+        for firsts in citing.values():
+            if len(firsts) < 2:
+                continue
+            first, second = firsts[0], firsts[1]
+            more = f"; {len(firsts)} items cite it" if len(firsts) > 2 else ""
+            self.warn(second.where, "duplicate-url",
+                      f"link already cited in this issue by '{first.item.headline}' "
+                      f"({first.where.path}:{first.where.line}){more}")
+
+    def earlier(self, uses: list[_Use]) -> None:
+        cited = earlier_citations(self.project, self.issue)
+        reported: set[str] = set()
+        for use in uses:
+            if use.url in cited and use.url not in reported:
+                reported.add(use.url)
+                issues = cited[use.url]
+                also = f" (and {count(len(issues) - 1, 'earlier issue')})" if len(issues) > 1 else ""
+                self.warn(use.where, "earlier-url",
+                          f"link already cited in issue {issues[-1]}{also}")
+
+    def url_shape(self, use: _Use) -> None:
+        parts = urlsplit(use.url)
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        tracking = [k for k, _ in params if _TRACKING.fullmatch(k)]
+        if tracking:
+            clean = urlunsplit(parts._replace(query=urlencode(
+                [(k, v) for k, v in params if not _TRACKING.fullmatch(k)])))
+            self.warn(use.where, "tracking-params",
+                      f"URL has tracking parameters ({', '.join(dict.fromkeys(tracking))})",
+                      f"link to {clean}")
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        if host in SHORTENERS:
+            self.warn(use.where, "url-shortener", f"URL goes through the shortener {host}",
+                      "link to the address it leads to")
+        if parts.scheme.lower() == "http":
+            self.warn(use.where, "insecure-url", "http:// link",
+                      "use https:// if the site supports it")
+
+    def placeholders(self) -> None:
+        issue = self.issue
+        for name, text in (("title", issue.title), ("preheader", issue.preheader),
+                           ("intro", issue.intro_source)):
+            for match in _PLACEHOLDER.finditer(text or ""):
+                self._placeholder(None, name, match.group())
+        for item in issue.items:
+            fields = [("headline", item.headline), ("summary", item.summary_source),
+                      ("why", item.why)]
+            for index, source in enumerate(item.sources):
+                fields += [(f"sources[{index}].{key}", getattr(source, key))
+                           for key in ("url", "title", "publisher")]
+            fields += [(f"stat[{i}].label", s.label) for i, s in enumerate(item.stat)]
+            for name, text in fields:
+                for match in _PLACEHOLDER.finditer(text):
+                    self._placeholder(item, name, match.group())
+
+    def _placeholder(self, item: Item | None, name: str, word: str) -> None:
+        where = self.locate(item, name, word)
+        self.warn(where, "placeholder", f"placeholder '{word}' left in the {_field_name(name)}")
+
+    def empty_themes(self) -> None:
+        used = {section.theme.id for section in self.issue.sections}
+        config_path = self.project.show(self.project.config_path)
+        for theme in self.issue.config.themes:
+            if theme.id not in used:
+                where = theme.origin or Origin(config_path, 0, 0)
+                self.warn(where, "empty-theme",
+                          f"theme '{theme.id}' has no items in {self.issue.id}",
+                          f"add a brief with 'briefing new {theme.id} --issue {self.issue.id}'")
+
+    def publishers(self) -> None:
+        """Citations per publisher (each item counts a source once), against the share limit."""
+        counts: dict[str, int] = {}
+        first: dict[str, tuple[str, Origin]] = {}
+        for item in self.issue.items:
+            seen: set[str] = set()
+            for index, source in enumerate(item.sources):
+                if source.url in seen:
+                    continue
+                seen.add(source.url)
+                key = " ".join(source.publisher.casefold().split())
+                counts[key] = counts.get(key, 0) + 1
+                first.setdefault(key, (source.publisher,
+                                       item.mark(f"sources[{index}].publisher")))
+        total = sum(counts.values())
+        limit = self.settings.publisher_share
+        if total < PUBLISHER_MIN_SOURCES:
+            return
+        for key, n in counts.items():
+            if n / total > limit:
+                name, where = first[key]
+                self.warn(where, "publisher-share",
+                          f"'{name}' supplies {n} of the issue's {total} sources "
+                          f"({n / total:.0%}; limit {limit:.0%})",
+                          "look for other reporting on the same stories")
+
+
+def _field_name(name: str) -> str:
+    """'sources[0].title' -> 'source title'."""
+    parts = re.sub(r"\[\d+\]", "", name).split(".")
+    if parts[0] in ("sources", "stat"):
+        parts[0] = parts[0].removesuffix("s")
+    return " ".join(parts)
+
+
+def earlier_citations(project, issue: Issue) -> dict[str, list[str]]:
+    """URL -> ids of the issues dated before this one that cite it (oldest first).
+
+    Earlier issues that no longer validate are skipped: they cannot be fixed from here, and
+    their own `briefing check` reports them.
+    """
+    from .validate import issue_date, issue_ids, load_issue
+    earlier = sorted((d, i) for i, d in ((i, issue_date(project, i))
+                                         for i in issue_ids(project) if i != issue.id)
+                     if d is not None and d < issue.date)
+    cited: dict[str, list[str]] = {}
+    for _, issue_id in earlier:
+        try:
+            old = load_issue(project, issue_id)
+        except BriefingError:
+            continue
+        for reference in old.references:
+            cited.setdefault(reference.url, []).append(issue_id)
+    return cited
+
+
+def lint_issue(project, issue: Issue) -> LintResult:
+    """Every editorial warning of a validated issue, sorted by place."""
+    words = reading_words(issue)
+    minutes = max(1, math.ceil(words / issue.config.lint.words_per_minute))
+    return LintResult(issue, tuple(_Linter(project, issue).run()), words, minutes)
+
+
+def check(project, issue_id: str | None = None, strict: bool = False) -> LintResult:
+    """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors."""
+    from .validate import load_issue
+    result = lint_issue(project, load_issue(project, issue_id))
+    if strict and result.problems:
+        from dataclasses import replace
+        raise BriefingError([replace(p, severity="error") for p in result.problems])
+    return result
+
+
+def report_json(result: LintResult | None, error: BriefingError | None = None,
+                strict: bool = False) -> str:
+    """Machine-readable results for CI: the summary numbers and every problem."""
+    problems = list(error.problems if error else (result.problems if result else ()))
+    if strict:
+        from dataclasses import replace
+        problems = [replace(p, severity="error") for p in problems]
+    data: dict = {"ok": not any(p.severity == "error" for p in problems), "issue": None,
+                  "summary": None}
+    if result is not None:
+        issue = result.issue
+        data["issue"] = issue.id
+        data["summary"] = {"items": len(issue.items), "themes": len(issue.sections),
+                           "sources": len(issue.references), "words": result.words,
+                           "reading_minutes": result.minutes}
+    data["problems"] = [{"path": p.path, "line": p.line, "col": p.col, "severity": p.severity,
+                         "rule": p.rule or None, "message": p.message, "hint": p.hint or None}
+                        for p in problems]
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
