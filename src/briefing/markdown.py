@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .model import Code, Emphasis, Link, Span, Strong, Text
 
 _ESCAPABLE = set("\\`*_[]()#+-.!<>{}|~\"'")
@@ -11,8 +13,13 @@ class LinkTargetError(ValueError):
     """A link whose target is not an allowed URL; the message says why."""
 
 
+_SPECIAL = re.compile(r"[\\`\[*_]")
+
+
 def parse_inline(source: str, check_url) -> tuple[Span, ...]:
     """Parse `source` into spans; `check_url(url)` returns the URL or raises ValueError."""
+    if not _SPECIAL.search(source):  # most sentences have no markup at all
+        return (Text(source),) if source else ()
     spans, _ = _parse(source, 0, None, check_url, 0)
     return tuple(spans)
 
@@ -35,6 +42,15 @@ def _parse(s: str, i: int, stop: str | None, check_url, depth: int) -> tuple[lis
         if stop and s.startswith(stop, i):
             flush()
             return out, i
+        special = _SPECIAL.search(s, i)
+        j = special.start() if special else n
+        if stop:
+            k = s.find(stop, i, j)
+            j = k if k >= 0 else j
+        if j > i:  # copy the plain run up to the next marker in one step
+            buf.append(s[i:j])
+            i = j
+            continue
         c = s[i]
         if c == "\\" and i + 1 < n and s[i + 1] in _ESCAPABLE:
             buf.append(s[i + 1])

@@ -15,6 +15,8 @@ _SPACES = re.compile(r"[ \t\n\r]+")
 
 def width(text: str) -> int:
     """Display columns of a string (control characters never reach here; count them as 0)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
     w = wcswidth(text)
     if w >= 0:
         return w
@@ -27,6 +29,8 @@ def _is_wide(char: str) -> bool:
 
 def _pieces(word: str) -> list[str]:
     """Split a space-free word at the points where a line may break (around wide characters)."""
+    if word.isascii():
+        return [word]
     pieces: list[str] = []
     current = ""
     for char in word:
