@@ -56,10 +56,30 @@ def parse_mailbox(value: str) -> Mailbox:
     return Mailbox(address, name)
 
 
+# A List-Unsubscribe header line must fit RFC 5322's 998 octets literally: a longer URL would be
+# folded into an RFC 2047 encoded word, which mail clients then ignore.
+MAX_HEADER_URL = 900
+
+
 def check_mailto(value: str) -> str:
     if not value.startswith("mailto:"):
         raise ValueError("must start with 'mailto:'")
+    # It goes between <> in List-Unsubscribe (RFC 2369): a bare address, nothing to break out.
+    if re.search(r"[\s<>\"]", value):
+        raise ValueError(f"is not a valid mailto: URL ('{value}')|write it as "
+                         "mailto:user@example.org, percent-encoding spaces as %20")
     parse_mailbox(value[len("mailto:"):].split("?", 1)[0])
+    return value
+
+
+def check_unsubscribe_url(value: str) -> str:
+    """RFC 8058 one-click unsubscribe needs an https URL; it goes literally into a header."""
+    check_url(value)
+    if urlsplit(value).scheme.lower() != "https":
+        raise ValueError("must be an https URL (RFC 8058 one-click unsubscribe)|"
+                         "write the https:// address")
+    if re.search(r"[<>\"]", value):
+        raise ValueError("must not contain '<', '>' or '\"'|percent-encode them")
     return value
 
 
@@ -152,9 +172,13 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
 })
 
 UNSUBSCRIBE = Object(name="unsubscribe", keys={
-    "url": Key(_url("https URL for one-click unsubscribe (RFC 8058)"), True),
+    # header=True: an encoded word in a header URL decodes to anything (CVE-2024-6923).
+    "url": Key(Custom(description="https URL for one-click unsubscribe (RFC 8058)",
+                      convert=check_unsubscribe_url, header=True, max_length=MAX_HEADER_URL),
+               True),
     "mailto": Key(Custom(description="mailto: address for unsubscribe requests",
-                         convert=check_mailto, header=True), False, ""),
+                         convert=check_mailto, header=True, max_length=MAX_HEADER_URL),
+                  False, ""),
 })
 
 CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", keys={

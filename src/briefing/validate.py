@@ -16,7 +16,7 @@ from .markdown import LinkTargetError, parse_inline
 from .model import (Brand, Config, Issue, Item, LintSettings, Origin, Section, SmtpSettings,
                     Source, Stat, Theme)
 from .references import number_references
-from .spec import INVALID
+from .spec import _ENCODED_WORD, INVALID
 
 CONFIG_FILE = "briefing.yaml"
 BRIEFS_DIR = "briefs"
@@ -269,9 +269,22 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     sections = tuple(Section(t, tuple(by_theme[t.id])) for t in config.themes if t.id in by_theme)
     items = tuple(i for s in sections for i in s.items)
     references = number_references(intro, items)
-    return Issue(id=issue_id, config=config, title=meta["title"], date=meta["date"],
-                 sections=sections, references=references, preheader=meta["preheader"],
-                 intro=intro, intro_source=meta["intro"])
+    issue = Issue(id=issue_id, config=config, title=meta["title"], date=meta["date"],
+                  sections=sections, references=references, preheader=meta["preheader"],
+                  intro=intro, intro_source=meta["intro"])
+    _check_subject(issue)
+    return issue
+
+
+def _check_subject(issue: Issue) -> None:
+    """Each part was checked, but '{name}{title}' can still join two halves of an encoded word
+    that decodes to a line break in the Subject header (CVE-2024-6923)."""
+    word = _ENCODED_WORD.search(issue.subject)
+    if word:
+        raise BriefingError(Problem(
+            CONFIG_FILE, 0, 0, f"the subject '{issue.subject}' contains an encoded word "
+                               f"('{word.group()}') once its placeholders are filled in",
+            "write the characters themselves"))
 
 
 def _inline(text: str, node: Node, problems: Problems):
