@@ -12,6 +12,11 @@ SCHEMA_VERSION = 1
 
 
 def issue_data(issue: Issue) -> dict:
+    """The issue as plain data: what out/<ISSUE>/issue.json holds and what the archive reads.
+
+    Bump SCHEMA_VERSION when a field is removed or changes meaning (adding one does not), and
+    keep archive.check_issue_data reading the old versions: sent issues are never rewritten.
+    """
     config = issue.config
     numbers = {r.url: r.number for r in issue.references}
     return {
@@ -63,4 +68,7 @@ def issue_data(issue: Issue) -> dict:
 
 
 def render_json(issue: Issue) -> str:
-    return json.dumps(issue_data(issue), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    """Key order is the order above, so the file is byte-for-byte stable; allow_nan=False keeps
+    it strict JSON (validation already refuses NaN and infinity in stats)."""
+    return json.dumps(issue_data(issue), ensure_ascii=False, indent=2, sort_keys=False,
+                      allow_nan=False) + "\n"
