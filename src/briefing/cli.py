@@ -36,12 +36,36 @@ def _size(n: int) -> str:
 
 @app.command()
 def build(issue: Optional[str] = ISSUE_ARG,
-          force: bool = typer.Option(False, "--force", help="Rebuild an issue that was sent.")):
-    """Validate an issue and write out/<ISSUE>/: email.html, digest.txt, message.eml, issue.json."""
-    from .pipeline import GMAIL_CLIP_BYTES, build as run_build
+          force: bool = typer.Option(False, "--force", help="Rebuild an issue that was sent."),
+          all_issues: bool = typer.Option(False, "--all", help="Rebuild every issue that was not "
+                                          "sent; nothing is written if any is invalid.")):
+    """Validate an issue and write out/<ISSUE>/: email.html, digest.txt, message.eml, issue.json.
+
+    Then refresh the archive: out/index.html, out/feed.xml, out/archive.txt."""
+    from .pipeline import build as run_build, build_all
 
     project = _project()
+    if all_issues:
+        if issue is not None:
+            raise typer.BadParameter("give an issue or --all, not both", param_hint="'--all'")
+        everything = _run(lambda: build_all(project, force=force))
+        for result in everything.built:
+            _report_build(result)
+        for issue_id in everything.frozen:
+            typer.echo(f"skipped {issue_id}: sent, so its outputs are frozen (rebuild it with "
+                       f"'briefing build {issue_id} --force')")
+        _report_archive(everything.archive)
+        return
     result = _run(lambda: run_build(project, issue, force=force))
+    _report_build(result)
+    for warning in result.archive.warnings if result.archive else ():
+        typer.echo(warning.format(), err=True)
+
+
+def _report_build(result) -> None:
+    """The one-line summary of a built issue, and a warning if Gmail would clip it."""
+    from .pipeline import GMAIL_CLIP_BYTES
+
     counts = ", ".join(f"{s.theme.id} {len(s.items)}" for s in result.issue.sections)
     html = result.sizes["email.html"]
     typer.echo(f"built {result.issue.id} ({result.issue.date}): {len(result.issue.items)} items "
@@ -77,6 +101,67 @@ def check(issue: Optional[str] = ISSUE_ARG,
     for problem in result.problems:
         typer.echo(problem.format(), err=True)
     typer.echo(f"ok: {result.summary()}")
+
+
+def _report_archive(result) -> None:
+    from .archive import ARCHIVE_FILES
+    from .errors import count
+
+    for warning in result.warnings if result else ():
+        typer.echo(warning.format(), err=True)
+    if result is None:
+        return
+    files = ", ".join(f"out/{name}" for name in ARCHIVE_FILES)
+    line = f"archived {count(len(result.entries), 'issue')} -> {files}"
+    if result.unbuilt:
+        line += f" (not built yet, so not listed: {', '.join(result.unbuilt)})"
+    typer.echo(line)
+
+
+archive_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                          help="Rebuild the archive pages from out/, or search every issue.")
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.callback(invoke_without_command=True)
+def archive(ctx: typer.Context):
+    """Rebuild out/index.html, out/feed.xml and out/archive.txt from every out/<ISSUE>/issue.json.
+
+    Issues are not re-rendered: the archive lists what was built (and sent)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .archive import refresh
+
+    project = _project()
+    _report_archive(_run(lambda: refresh(project)))
+
+
+@archive_app.command("search")
+def archive_search(terms: List[str] = typer.Argument(
+        ..., help="Words or quoted phrases; an item must contain all of them.")):
+    """Print the items of every issue that contain all TERMS (any case, Chinese too).
+
+    Exits 1 when nothing matches, like grep."""
+    from .archive import search
+    from .errors import count
+
+    project = _project()
+    result = _run(lambda: search(project, terms))
+    for warning in result.warnings:
+        typer.echo(warning.format(), err=True)
+    for match in result.matches:
+        draft = "" if match.built else " (not built)"
+        typer.echo(f"{match.issue} ({match.date}){draft} · {match.theme} · {match.headline}")
+        for source in match.sources:
+            typer.echo(f"  [{source['number']}] {source['title']} ({source['publisher']}) "
+                       f"{source['url']}")
+    wanted = " ".join(terms)
+    if not result.matches:
+        typer.echo(f"no item in {count(result.searched, 'issue')} matches '{wanted}'", err=True)
+        raise typer.Exit(1)
+    issues = len({m.issue for m in result.matches})
+    typer.echo(f"found {count(len(result.matches), 'item')} in {count(issues, 'issue')} "
+               f"matching '{wanted}'")
 
 
 def main() -> None:

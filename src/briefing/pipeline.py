@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import BriefingError, Problem
 from .model import Issue
 from .validate import Project, load_issue
+
+if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
+    from .archive import ArchiveResult
 
 LEDGER = "sent.jsonl"
 OUTPUTS = ("email.html", "digest.txt", "message.eml", "issue.json")
@@ -25,6 +29,14 @@ class BuildResult:
     issue: Issue
     paths: list[Path]
     sizes: dict[str, int]
+    archive: "ArchiveResult | None" = None  # the refreshed index, feed and archive.txt
+
+
+@dataclass(frozen=True)
+class BuildAllResult:
+    built: list[BuildResult]
+    frozen: list[str]  # sent issues left alone
+    archive: "ArchiveResult | None" = None
 
 
 def render_issue(project: Project, issue: Issue) -> Rendered:
@@ -61,4 +73,42 @@ def build(project: Project, issue_id: str | None = None, force: bool = False) ->
     from .write import write_files
     paths = write_files(project.out, {f"{issue.id}/{name}": data
                                       for name, data in rendered.files.items()})
-    return BuildResult(issue, paths, {n: len(d) for n, d in rendered.files.items()})
+    from .archive import refresh
+    return BuildResult(issue, paths, {n: len(d) for n, d in rendered.files.items()},
+                       refresh(project))
+
+
+def build_all(project: Project, force: bool = False) -> BuildAllResult:
+    """Rebuild every issue under briefs/ that has not been sent (with `force`, those too).
+
+    Every issue is validated and rendered in memory first, collecting the problems of all of
+    them; only when none has any is anything written, in one write_files call, then the
+    archive is refreshed once. So an invalid issue never leaves half the set rebuilt.
+    """
+    from .validate import issue_ids
+    from .write import write_files
+
+    ids = issue_ids(project)
+    if not ids:
+        raise BriefingError(Problem("briefs", 0, 0, "no issues yet; create "
+                                    "briefs/<ISSUE>/ with 'briefing new THEME'"))
+    frozen: list[str] = []
+    rendered: list[Rendered] = []
+    problems: list[Problem] = []
+    for issue_id in ids:
+        if is_frozen(project, issue_id) and not force:
+            frozen.append(issue_id)
+            continue
+        try:
+            rendered.append(render_issue(project, load_issue(project, issue_id)))
+        except BriefingError as exc:
+            problems.extend(exc.problems)
+    if problems:  # a broken briefing.yaml is reported by every issue: say it once
+        raise BriefingError(list(dict.fromkeys(problems)))
+    files = {f"{r.issue.id}/{name}": data for r in rendered for name, data in r.files.items()}
+    paths = write_files(project.out, files) if files else []
+    built = [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
+                         {n: len(d) for n, d in r.files.items()}) for r in rendered]
+    from .archive import built_issues, refresh
+    archive = refresh(project) if built_issues(project)[0] else None  # all frozen, none built
+    return BuildAllResult(built, frozen, archive)
