@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import NamedTuple, Union
 
 import yaml
 
@@ -25,6 +25,7 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 # Resolving the implicit type of plain scalars is only used to *refuse* non-text where text
 # belongs ("headline: 12", "title: no"); values themselves always keep their source text.
 _resolver = yaml.resolver.Resolver()
+_MAYBE_TYPED = frozenset(c for c in _resolver.yaml_implicit_resolvers if c is not None)
 _TAG_KIND = {
     "tag:yaml.org,2002:str": "text",
     "tag:yaml.org,2002:int": "number",
@@ -35,8 +36,7 @@ _TAG_KIND = {
 }
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """Where a value starts: the file (relative to the project) and 1-based line and column."""
 
     path: str
@@ -44,7 +44,8 @@ class Mark:
     col: int
 
 
-@dataclass
+# slots: a 4000-item issue makes ~100k nodes, and these are built once per value.
+@dataclass(slots=True)
 class Scalar:
     text: str
     kind: str  # text, number, boolean, null, date
@@ -55,7 +56,7 @@ class Scalar:
                 "null": "nothing", "date": "a date"}[self.kind]
 
 
-@dataclass
+@dataclass(slots=True)
 class Seq:
     items: list["Node"]
     mark: Mark
@@ -64,7 +65,7 @@ class Seq:
         return "a list"
 
 
-@dataclass
+@dataclass(slots=True)
 class Map:
     pairs: list[tuple[Scalar, "Node"]]
     mark: Mark
@@ -165,8 +166,12 @@ def parse_yaml(text: str, display: str) -> Node | None:
                 nodes += 1
                 if event.tag not in (None, "!"):
                     raise fail(event, f"YAML tags ({event.tag}) are not allowed")
-                if event.implicit[0] and not event.style:  # plain (libyaml gives "")
-                    tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))
+                value = event.value
+                # Plain scalars may be numbers, booleans, dates or null; the resolver keys its
+                # patterns by first character, so most words are text without asking it.
+                if (event.implicit[0] and not event.style
+                        and (not value or value[0] in _MAYBE_TYPED)):
+                    tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))
                     kind = _TAG_KIND.get(tag, "text")
                 else:
                     kind = "text"
