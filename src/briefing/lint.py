@@ -254,15 +254,14 @@ class _Linter:
                       f"({first.where.path}:{first.where.line}){more}")
 
     def earlier(self, uses: list[_Use]) -> None:
-        cited = earlier_citations(self.project, self.issue)
+        """Once per URL: cited by an issue dated before this one (the first such issue)."""
+        from .archive import earlier_citations
+        cited = earlier_citations(self.project, self.issue.id)
         reported: set[str] = set()
         for use in uses:
             if use.url in cited and use.url not in reported:
                 reported.add(use.url)
-                issues = cited[use.url]
-                also = f" (and {count(len(issues) - 1, 'earlier issue')})" if len(issues) > 1 else ""
-                self.warn(use.where, "earlier-url",
-                          f"link already cited in issue {issues[-1]}{also}")
+                self.warn(use.where, "earlier-url", f"link already cited in issue {cited[use.url]}")
 
     def url_shape(self, use: _Use) -> None:
         parts = urlsplit(use.url)
@@ -346,27 +345,6 @@ def _field_name(name: str) -> str:
     if parts[0] in ("sources", "stat"):
         parts[0] = parts[0].removesuffix("s")
     return " ".join(parts)
-
-
-def earlier_citations(project, issue: Issue) -> dict[str, list[str]]:
-    """URL -> ids of the issues dated before this one that cite it (oldest first).
-
-    Earlier issues that no longer validate are skipped: they cannot be fixed from here, and
-    their own `briefing check` reports them.
-    """
-    from .validate import issue_date, issue_ids, load_issue
-    earlier = sorted((d, i) for i, d in ((i, issue_date(project, i))
-                                         for i in issue_ids(project) if i != issue.id)
-                     if d is not None and d < issue.date)
-    cited: dict[str, list[str]] = {}
-    for _, issue_id in earlier:
-        try:
-            old = load_issue(project, issue_id)
-        except BriefingError:
-            continue
-        for reference in old.references:
-            cited.setdefault(reference.url, []).append(issue_id)
-    return cited
 
 
 def lint_issue(project, issue: Issue) -> LintResult:
