@@ -164,6 +164,48 @@ def archive_search(terms: List[str] = typer.Argument(
                f"matching '{wanted}'")
 
 
+@app.command()
+def init(directory: Path = typer.Argument(..., metavar="DIR", help="Folder for the new project "
+                                           "(created if needed; existing files are never touched)."),
+         name: str = typer.Option("My Briefing", "--name", help="The newsletter's name.")):
+    """Start a newsletter project: briefing.yaml, example briefs for this week, schemas, README."""
+    from .scaffold import init_project
+
+    created = _run(lambda: init_project(directory, name))
+    typer.echo(f"created {directory}/: {', '.join(created.files[:5])} and schema/ "
+               f"({len(created.files) - 5} files), templates/ (empty: the packaged ones apply)")
+    typer.echo(f"next: cd {directory} && briefing check && briefing build {created.issue_id}")
+
+
+@app.command()
+def new(theme: str = typer.Argument(..., help="Theme id from briefing.yaml."),
+        issue: Optional[str] = typer.Option(None, "--issue", help="Issue folder under briefs/ "
+                                            "(default: this ISO week, e.g. 2026-W07)."),
+        name: Optional[str] = typer.Option(None, "--name", help="File name without .yaml "
+                                           "(default: the theme), e.g. ethics-2.")):
+    """Create briefs/<ISSUE>/<THEME>.yaml from a commented template; never overwrites."""
+    from .scaffold import new_brief
+
+    project = _project()
+    made = _run(lambda: new_brief(project, theme, issue, name))
+    typer.echo(f"created {made.shown} (theme {made.theme}); replace its TODOs, then run "
+               f"'briefing check {made.issue_id}'")
+
+
+@app.command()
+def schema(which: str = typer.Argument("all", help="brief, config, issue or all."),
+           write: Optional[Path] = typer.Option(None, "--write", metavar="DIR",
+                                                help="Write <name>.schema.json files into DIR.")):
+    """Print the JSON Schema of the brief, issue and config formats (editor completion)."""
+    from .scaffold import schema_text, write_schemas
+
+    if write is None:
+        typer.echo(_run(lambda: schema_text(which)), nl=False)
+        return
+    paths = _run(lambda: write_schemas(write, which))
+    typer.echo(f"wrote {', '.join(str(write / p.name) for p in paths)}")
+
+
 def main() -> None:
     """Run the app. A bug (never bad input: that is a BriefingError) gets one line and exit 2;
     BRIEFING_DEBUG=1 shows the traceback."""
