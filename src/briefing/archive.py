@@ -179,15 +179,17 @@ def built_issues(project: Project) -> tuple[list[Built], list[Problem]]:
     found: list[Built] = []
     warnings: list[Problem] = []
     with os.scandir(out) as entries:
-        names = sorted((e.name, e.is_symlink(), e.is_dir(follow_symlinks=False)) for e in entries)
+        names = sorted((e.name, e.is_symlink(), e.is_dir()) for e in entries)
     for name, link, is_dir in names:
-        if not ISSUE_ID.fullmatch(name):
-            continue
+        if not is_dir or not ISSUE_ID.fullmatch(name):
+            continue  # files (index.html itself, a linked one is refused when written) and the rest
         if link:
             raise BriefingError(Problem(f"out/{name}", 0, 0, "issue folder is a symbolic link; "
                                         "the archive only reads real folders in out/"))
-        if not is_dir:
-            continue
+        if name in ARCHIVE_FILES:
+            raise BriefingError(Problem(f"out/{name}", 0, 0, f"an issue folder named '{name}' "
+                                        "takes the place of the archive's own file",
+                                        hint="rename the issue folder in briefs/ and out/"))
         files = frozenset(os.listdir(out / name))
         if ISSUE_JSON not in files:
             warnings.append(Problem(f"out/{name}", 0, 0, f"no {ISSUE_JSON}, so this folder is "
