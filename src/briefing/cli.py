@@ -206,6 +206,41 @@ def schema(which: str = typer.Argument("all", help="brief, config, issue or all.
     typer.echo(f"wrote {', '.join(str(write / p.name) for p in paths)}")
 
 
+@app.command()
+def links(issue: Optional[str] = ISSUE_ARG,
+          timeout: float = typer.Option(10.0, "--timeout", min=0.1,
+                                        help="Seconds to wait for an answer."),
+          per_host: int = typer.Option(2, "--per-host", min=1,
+                                       help="Requests at a time to any one host."),
+          cache_hours: float = typer.Option(24.0, "--cache-hours", min=0,
+                                            help="Trust a working link checked this recently."),
+          no_cache: bool = typer.Option(False, "--no-cache", help="Check every link again.")):
+    """Check every link of an issue over HTTP (HEAD, else GET); exit 1 if one is broken."""
+    from .links import check_links
+
+    project = _project()
+    bar: list = []
+
+    def started(total: int) -> None:
+        if total and sys.stderr.isatty():  # a bar only where someone watches it
+            bar.append(typer.progressbar(length=total, label="checking links",
+                                         file=sys.stderr).__enter__())
+
+    try:
+        report = _run(lambda: check_links(
+            project, issue, timeout=timeout, per_host=per_host, max_age_hours=cache_hours,
+            use_cache=not no_cache, started=started,
+            progress=lambda n: bar and bar[0].update(n)))
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
+    for problem in report.problems:
+        typer.echo(problem.format(), err=True)
+    typer.echo(report.summary())
+    if report.broken:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Run the app. A bug (never bad input: that is a BriefingError) gets one line and exit 2;
     BRIEFING_DEBUG=1 shows the traceback."""

@@ -347,6 +347,14 @@ def _field_name(name: str) -> str:
     return " ".join(parts)
 
 
+def url_places(project, issue: Issue) -> dict[str, Origin]:
+    """Each URL of the issue and the first place it is written (for link-check messages)."""
+    places: dict[str, Origin] = {}
+    for use in _Linter(project, issue).uses():
+        places.setdefault(use.url, use.where)
+    return places
+
+
 def lint_issue(project, issue: Issue) -> LintResult:
     """Every editorial warning of a validated issue, sorted by place."""
     words = reading_words(issue)
