@@ -241,6 +241,52 @@ def links(issue: Optional[str] = ISSUE_ARG,
         raise typer.Exit(1)
 
 
+@app.command()
+def send(issue: Optional[str] = ISSUE_ARG,
+         dry_run: bool = typer.Option(True, "--dry-run/--no-dry-run",
+                                      help="Show what would be sent (the default); "
+                                           "--no-dry-run sends."),
+         to: List[str] = typer.Option([], "--to", metavar="ADDRESS",
+                                      help="Send to this address instead of the list "
+                                           "(repeatable), e.g. a test send to yourself."),
+         smtp: Optional[str] = typer.Option(None, "--smtp", metavar="URL",
+                                            help="smtp://host:587 (STARTTLS) or "
+                                                 "smtps://host:465 (default: smtp.url)."),
+         sendmail: Optional[str] = typer.Option(None, "--sendmail", metavar="COMMAND",
+                                                help="A sendmail-compatible command that reads "
+                                                     "the message on stdin, e.g. 'msmtp'."),
+         insecure: bool = typer.Option(False, "--insecure",
+                                       help="Local test servers only: skip certificate checks "
+                                            "and allow plain text without STARTTLS."),
+         force: bool = typer.Option(False, "--force",
+                                    help="Send to recipients already in sent.jsonl, or a "
+                                         "message that changed since it was sent."),
+         rate: float = typer.Option(0.0, "--rate", metavar="N",
+                                    help="At most N messages per second (default: no limit)."),
+         timeout: float = typer.Option(30.0, "--timeout", metavar="SECONDS",
+                                       help="Network (or command) timeout."),
+         retry_delay: float = typer.Option(2.0, "--retry-delay", hidden=True,
+                                           envvar="BRIEFING_RETRY_DELAY")):
+    """Send the built out/<ISSUE>/message.eml to each recipient; a dry run unless --no-dry-run."""
+    from .send import SendOptions, deliver, prepare
+
+    project = _project()
+    options = SendOptions(to=tuple(to), smtp=smtp, sendmail=sendmail, insecure=insecure,
+                          force=force, rate=rate, timeout=timeout, retry_delay=retry_delay)
+    plan = _run(lambda: prepare(project, issue, options))
+    for line in plan.describe(dry_run):
+        typer.echo(line)
+    if dry_run or not plan.todo:
+        return
+    with typer.progressbar(length=len(plan.todo), label="sending", file=sys.stderr) as bar:
+        report = _run(lambda: deliver(plan, progress=lambda _address: bar.update(1)))
+    for line in report.summary():
+        typer.echo(line)
+    for line in report.failures():
+        typer.echo(line, err=True)
+    _run(report.check)
+
+
 def main() -> None:
     """Run the app. A bug (never bad input: that is a BriefingError) gets one line and exit 2;
     BRIEFING_DEBUG=1 shows the traceback."""
