@@ -249,6 +249,19 @@ def test_feed_escapes_hostile_text(factory) -> None:
     assert "<b>bold</b>" not in out(project, "feed.xml")
 
 
+def test_feed_drops_characters_xml_cannot_carry(project) -> None:
+    """Validation refuses control characters in briefs; the feed does not rely on it."""
+    assert project.cli("build").code == 0
+    path = project.root / "out/2026-W07/issue.json"
+    data = json.loads(path.read_text())
+    data["title"] = "Bell\u0007 and \ufffe escape \U0001F3AC"
+    path.write_text(json.dumps(data))
+    assert project.cli("archive").code == 0
+    parsed = feedparser.parse(str(project.root / "out/feed.xml"))
+    assert parsed.bozo is False, parsed.get("bozo_exception")
+    assert parsed.entries[0].title == "Bell and  escape 🎬"
+
+
 # --- archive.txt ------------------------------------------------------------------------------
 
 def test_archive_txt_is_a_wrapped_table_of_contents(factory) -> None:

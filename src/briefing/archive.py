@@ -182,7 +182,7 @@ def built_issues(project: Project) -> tuple[list[Built], list[Problem]]:
         names = sorted((e.name, e.is_symlink(), e.is_dir()) for e in entries)
     for name, link, is_dir in names:
         if not is_dir or not ISSUE_ID.fullmatch(name):
-            continue  # files (index.html itself, a linked one is refused when written) and the rest
+            continue  # files: index.html itself (a linked one is refused when written), ...
         if link:
             raise BriefingError(Problem(f"out/{name}", 0, 0, "issue folder is a symbolic link; "
                                         "the archive only reads real folders in out/"))
