@@ -1,4 +1,4 @@
-"""The archive through the real CLI: issue.json, index.html, feed.xml, archive.txt, frozen issues, search."""
+"""The archive through the real CLI: issue.json, index, feed, archive.txt, frozen issues, search."""
 
 from __future__ import annotations
 
@@ -104,8 +104,10 @@ def test_index_lists_issues_newest_first(two) -> None:
     assert '<link rel="alternate" type="application/atom+xml" title="Test Briefing" ' \
            'href="feed.xml">' in page
     assert page.index("The later issue") < page.index("A test issue")
-    assert '<time datetime="2026-02-27">Friday 27 February 2026</time> · 2026-W09 · 1 item' in page
-    assert '<time datetime="2026-02-13">Friday 13 February 2026</time> · 2026-W07 · 2 items' in page
+    assert ('<time datetime="2026-02-27">Friday 27 February 2026</time> · 2026-W09 · 1 item'
+            in page)
+    assert ('<time datetime="2026-02-13">Friday 13 February 2026</time> · 2026-W07 · 2 items'
+            in page)
     assert "Industry&nbsp;(1) · Ethics&nbsp;(1)" in page
     hrefs = re.findall(r'href="([^"]+)"', page)
     for issue in ("2026-W07", "2026-W09"):
@@ -311,7 +313,8 @@ def test_archive_names_issues_not_built_yet(project) -> None:
 def test_archive_with_nothing_built(project) -> None:
     result = project.cli("archive")
     assert result.code == 1
-    assert result.err == "out: error: no built issues to archive (build one with 'briefing build')\n"
+    assert result.err == ("out: error: no built issues to archive (build one with "
+                          "'briefing build')\n")
 
 
 @pytest.mark.parametrize("content, message", [
@@ -484,7 +487,8 @@ def test_search_all_terms_must_match(searchable) -> None:
 def test_search_chinese_and_unicode_forms(searchable) -> None:
     result = searchable.cli("archive", "search", "樟柯")
     assert result.code == 0, result.err
-    assert result.out.startswith("2026-W09 (2026-02-27) · Industry · 贾樟柯 meets his AI double\n")
+    assert result.out.startswith(
+        "2026-W09 (2026-02-27) · Industry · 贾樟柯 meets his AI double\n")
     # NFKC folds full-width letters; casefold matches ß with ss
     result = searchable.cli("archive", "search", "STRASSE DER FILME")
     assert result.code == 0, result.err

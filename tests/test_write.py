@@ -1,4 +1,4 @@
-"""The one write path through the real CLI: failures midway keep previous outputs, links are refused."""
+"""The write path through the real CLI: a failure midway keeps old outputs; links are refused."""
 
 from __future__ import annotations
 
