@@ -287,6 +287,30 @@ def send(issue: Optional[str] = ISSUE_ARG,
     _run(report.check)
 
 
+@app.command()
+def preview(issue: Optional[str] = ISSUE_ARG,
+            port: int = typer.Option(8000, "--port", min=0, max=65535,
+                                     help="Port on 127.0.0.1; 0 picks a free one.")):
+    """Serve a live preview on 127.0.0.1: the email at desktop and 375 px, and the digest."""
+    from .preview import serve
+
+    project = _project()
+
+    def ready(url: str, build) -> None:
+        typer.echo(f"preview at {url} (Ctrl-C stops it)")
+        if build.errors:
+            typer.echo(build.errors, err=True)
+
+    def rebuilt(build) -> None:
+        if build.errors:
+            typer.echo(build.errors, err=True)
+        else:
+            typer.echo(f"rebuilt {build.issue_id}")
+
+    _run(lambda: serve(project, issue, port, on_ready=ready, on_rebuild=rebuilt))
+    typer.echo("preview stopped")
+
+
 def main() -> None:
     """Run the app. A bug (never bad input: that is a BriefingError) gets one line and exit 2;
     BRIEFING_DEBUG=1 shows the traceback."""

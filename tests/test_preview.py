@@ -1,0 +1,259 @@
+"""`briefing preview`: a real server process, a real headless Chromium watching it update live,
+errors in the page, and a clean stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import fcntl
+import http.client
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import BRIEF, ProjectFactory
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--remote-debugging-pipe",
+         # Nothing but 127.0.0.1 resolves: the page must not reach out, and tests must not.
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+class Preview:
+    """`briefing preview --port 0` as a child process; the URL comes from its first line."""
+
+    def __init__(self, project: ProjectFactory, *args: str) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "briefing", "preview", "--port", "0", *args],
+            cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready, _, _ = select.select([self.process.stdout], [], [], 30)
+        assert ready, "preview did not start"
+        line = self.process.stdout.readline()
+        assert line.startswith("preview at http://127.0.0.1:"), line
+        self.url = line.split()[2]
+
+    def get(self, path: str) -> str:
+        with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=10) as response:
+            return response.read().decode("utf-8")
+
+    def state(self) -> dict:
+        return json.loads(self.get("/state"))
+
+    def interrupt(self) -> tuple[int, str, str]:
+        """Ctrl-C, as a terminal sends it."""
+        self.process.send_signal(signal.SIGINT)
+        out, err = self.process.communicate(timeout=20)
+        return self.process.returncode, out, err
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def preview_of():
+    started: list[Preview] = []
+
+    def start(project: ProjectFactory, *args: str) -> Preview:
+        started.append(Preview(project, *args))
+        return started[-1]
+    yield start
+    for preview in started:
+        preview.kill()
+
+
+def wait_until(check, what: str, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+class Chromium:
+    """A minimal DevTools client over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-framed)."""
+
+    def __init__(self, profile: Path) -> None:
+        to_r, self.to_w = os.pipe()
+        self.from_r, from_w = os.pipe()
+        # Copies above 10 are moved to 3 and 4 in the child, so one move cannot clobber the other.
+        high_r = fcntl.fcntl(to_r, fcntl.F_DUPFD_CLOEXEC, 10)
+        high_w = fcntl.fcntl(from_w, fcntl.F_DUPFD_CLOEXEC, 10)
+
+        def child() -> None:
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+
+        self.process = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=False,
+            preexec_fn=child, start_new_session=True)
+        for fd in (to_r, from_w, high_r, high_w):
+            os.close(fd)
+        self.buffer = b""
+        self.last_id = 0
+        self.session: str | None = None
+
+    def call(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
+        self.last_id += 1
+        message = {"id": self.last_id, "method": method, "params": params or {}}
+        if self.session:
+            message["sessionId"] = self.session
+        os.write(self.to_w, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\0" not in self.buffer:
+                ready, _, _ = select.select([self.from_r], [], [], max(0, deadline - time.monotonic()))
+                assert ready, f"Chromium did not answer {method}"
+                chunk = os.read(self.from_r, 1 << 20)
+                assert chunk, "Chromium exited"
+                self.buffer += chunk
+            raw, self.buffer = self.buffer.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self.last_id:  # events in between are not needed here
+                assert "error" not in reply, reply
+                return reply["result"]
+
+    def open(self, url: str) -> None:
+        target = self.call("Target.createTarget", {"url": url})["targetId"]
+        self.session = self.call("Target.attachToTarget",
+                                 {"targetId": target, "flatten": True})["sessionId"]
+
+    def js(self, expression: str):
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def close(self) -> None:
+        self.session = None
+        try:
+            self.call("Browser.close", timeout=5)
+        except (AssertionError, OSError):
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        os.close(self.to_w)
+        os.close(self.from_r)
+
+
+@pytest.fixture
+def chromium(tmp_path: Path):
+    browser = Chromium(tmp_path / "chromium-profile")
+    yield browser
+    browser.close()
+
+
+def frame_text(frame: str) -> str:
+    """JavaScript for the text shown in one of the page's frames ('' while it loads)."""
+    return (f"(() => {{ const f = document.getElementById('{frame}');"
+            " const d = f && f.contentDocument;"
+            " return d && d.body ? d.body.innerText : ''; })()")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (installed by .ci/run)")
+def test_the_page_follows_edits_without_a_reload(project, preview_of, chromium) -> None:
+    preview = preview_of(project)
+    chromium.open(preview.url)
+    wait_until(lambda: "First headline" in chromium.js(frame_text("desktop")), "the email")
+    assert chromium.js("document.getElementById('mobile').contentWindow.innerWidth") == 375
+    assert "FIRST HEADLINE" in chromium.js(frame_text("digest")).upper()
+    chromium.js("window.sameDocument = true")  # gone if the page itself were reloaded
+
+    brief = project.root / "briefs/2026-W07/industry.yaml"
+    brief.write_text(BRIEF.replace("First headline", "A headline written just now"))
+    for frame in ("desktop", "mobile", "digest"):
+        wait_until(lambda: "A HEADLINE WRITTEN JUST NOW" in chromium.js(frame_text(frame)).upper(),
+                   f"the new headline in the {frame} frame")
+    assert chromium.js("window.sameDocument") is True
+
+    # A broken brief: its errors appear in the page, the server keeps going.
+    brief.write_text("items: []\n")
+    wait_until(lambda: not chromium.js("document.getElementById('errors').hidden"), "errors")
+    assert chromium.js("document.getElementById('errors').textContent") == (
+        "briefs/2026-W07/industry.yaml:1:8: error: 'items' needs at least one item")
+    brief.write_text(BRIEF.replace("First headline", "Fixed again"))
+    wait_until(lambda: "Fixed again" in chromium.js(frame_text("desktop")), "the fixed email")
+    assert chromium.js("document.getElementById('errors').hidden") is True
+    assert chromium.js("window.sameDocument") is True
+
+    code, out, err = preview.interrupt()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert out.splitlines()[-1] == "preview stopped"
+    assert not (project.root / "out").exists()  # the preview renders in memory only
+
+
+def test_a_broken_brief_shows_its_errors_in_the_page(factory, preview_of) -> None:
+    project = factory(briefs={"industry.yaml": "items:\n  - headline: <b>Only</b>\n",
+                              "ethics.yaml": BRIEF})
+    preview = preview_of(project)
+    page = preview.get("/")
+    expected = ("briefs/2026-W07/industry.yaml:2:5: error: missing required key 'sources' in "
+                "an item\nbriefs/2026-W07/industry.yaml:2:5: error: missing required key "
+                "'summary' in an item\n2 errors in 1 file")
+    escaped = expected.replace("'", "&#x27;")
+    assert f'<pre id="errors">{escaped}</pre>' in page
+    assert preview.state() == {"version": 1, "ok": False, "issue": None, "title": "",
+                               "errors": expected}
+    # Fixing it turns the page green without restarting the server.
+    project.write("briefs/2026-W07/industry.yaml", BRIEF)
+    state = wait_until(lambda: (s := preview.state())["ok"] and s, "the fixed build")
+    assert state["issue"] == "2026-W07" and state["title"] == "A test issue"
+    assert "First headline" in preview.get("/email.html")
+    assert "First headline" in preview.get("/digest.txt")
+    assert '<pre id="errors" hidden>' in preview.get("/")
+    code, out, err = preview.interrupt()
+    assert (code, out.splitlines()[-1]) == (0, "preview stopped")
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_stops_cleanly_even_with_a_browser_listening(project, preview_of) -> None:
+    preview = preview_of(project)
+    events = urllib.request.urlopen(preview.url + "events", timeout=10)  # an open SSE stream
+    assert events.readline() == b"retry: 1000\n"
+    assert events.readline() == b"data: 1\n"
+    code, out, err = preview.interrupt()
+    events.close()
+    assert code == 0
+    assert err == ""
+    assert out.splitlines()[-1] == "preview stopped"
+
+
+def test_only_local_host_names(project, preview_of) -> None:
+    preview = preview_of(project)
+    port = int(preview.url.rsplit(":", 1)[1].strip("/"))
+    for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200),
+                         (f"attacker.example:{port}", 403)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/state", headers={"Host": host})
+        assert connection.getresponse().status == status, host
+        connection.close()
+
+
+def test_port_in_use(project) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = project.cli("preview", "--port", str(port), timeout=30)
+    assert result.code == 1
+    assert result.err == (f"preview: error: cannot listen on 127.0.0.1:{port}: Address already "
+                          "in use (choose another port with --port, or --port 0 for a free one)\n")
