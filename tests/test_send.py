@@ -397,6 +397,13 @@ def test_bad_to_address_is_refused(news) -> None:
                                             "address (write it as user@example.org)\n")
 
 
+def test_insecure_is_for_local_test_servers_only(news) -> None:
+    result = send(news, "--smtp", "smtp://mail.example.org", "--insecure")
+    assert (result.code, result.err) == (1, (
+        "--insecure: error: is for a local test server only, not mail.example.org (leave it "
+        "out; a real server needs a certificate that verifies)\n"))
+
+
 def test_send_needs_a_built_issue(factory) -> None:
     project = factory(config=LIST_CONFIG)
     result = send(project, "--smtp", "smtp://127.0.0.1:9")

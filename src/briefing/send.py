@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -238,6 +239,10 @@ def smtp_transport(url: str, config: Config, insecure: bool, timeout: float,
         raise BriefingError(Problem(where, 0, 0, f"'{url}' holds a user name or password",
                                     "put the user in smtp.user in briefing.yaml and the "
                                     "password in an environment variable"))
+    if insecure and not _loopback(parts.hostname):
+        raise BriefingError(Problem(
+            "--insecure", 0, 0, f"is for a local test server only, not {parts.hostname}",
+            "leave it out; a real server needs a certificate that verifies"))
     smtp = config.smtp
     transport = SmtpTransport(parts.scheme, parts.hostname, port or DEFAULT_PORTS[parts.scheme],
                               smtp.user, smtp.password_env, insecure, timeout)
@@ -250,6 +255,15 @@ def smtp_transport(url: str, config: Config, insecure: bool, timeout: float,
                 f"export the password as {smtp.password_env}; it never goes in briefing.yaml"))
         transport._password = password
     return transport
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,6 +554,8 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Pla
         raise BriefingError(Problem("send", 0, 0, "--rate, --timeout and the retry delay "
                                                   "must be positive"))
     transport: Transport
+    if options.sendmail and options.insecure:
+        raise BriefingError(Problem("--insecure", 0, 0, "applies to --smtp only"))
     if options.sendmail:
         transport = sendmail_transport(options.sendmail, options.timeout)
     elif options.smtp or issue.config.smtp.url:
