@@ -280,7 +280,7 @@ def test_subject_that_forms_an_encoded_word_is_refused(factory) -> None:
     assert "Traceback" not in result.err
 
 
-@pytest.mark.skipif(shutil.which("msmtp") is None, reason="msmtp is not installed")
+@pytest.mark.skipif(shutil.which("msmtp") is None, reason="needs msmtp (installed by .ci/run)")
 def test_msmtp_sends_message_eml_as_it_is(factory, tmp_path: Path) -> None:
     """`msmtp -t < out/<ISSUE>/message.eml` delivers it to the To address, unchanged."""
     project = factory(config=LIST_CONFIG)
