@@ -25,7 +25,8 @@ LIST_CONFIG = CONFIG.replace(
     "  - Reader One <one@example.org>\n  - two@example.org\n  - Reader Three <three@example.org>\n",
 ).replace(
     "  url: https://example.org/unsubscribe\n",
-    "  url: https://example.org/unsubscribe\n  mailto: mailto:leave@example.org?subject=unsubscribe\n",
+    "  url: https://example.org/unsubscribe\n"
+    "  mailto: mailto:leave@example.org?subject=unsubscribe\n",
 ) + ("list_address: Test readers <readers@example.org>\n"
      "reply_to: The Editors <editors@example.org>\n")
 
@@ -280,7 +281,8 @@ def test_subject_that_forms_an_encoded_word_is_refused(factory) -> None:
     assert "Traceback" not in result.err
 
 
-@pytest.mark.skipif(shutil.which("msmtp") is None, reason="needs msmtp (installed by .ci/run)")
+@pytest.mark.skipif(shutil.which("msmtp") is None,
+                    reason="needs msmtp (installed by .ci/run)")
 def test_msmtp_sends_message_eml_as_it_is(factory, tmp_path: Path) -> None:
     """`msmtp -t < out/<ISSUE>/message.eml` delivers it to the To address, unchanged."""
     project = factory(config=LIST_CONFIG)

@@ -437,7 +437,8 @@ def test_damaged_ledger_line_is_reported_not_guessed(news) -> None:
 
 # --- a sendmail-compatible command: the real msmtp -------------------------------------------
 
-@pytest.mark.skipif(shutil.which("msmtp") is None, reason="needs msmtp (installed by .ci/run)")
+@pytest.mark.skipif(shutil.which("msmtp") is None,
+                    reason="needs msmtp (installed by .ci/run)")
 def test_sendmail_command_msmtp_per_recipient(news, tmp_path: Path) -> None:
     behaviour = Behaviour(replies={"three@example.org": ["550 5.1.1 no such user"]})
     with Server(behaviour=behaviour) as server:
