@@ -31,12 +31,15 @@ def _confined(out_root: Path, relative: str) -> Path:
 def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
     """Write every file or none: all are staged and synced first, then renamed into place.
 
-    If anything fails before the renames, the temp files are removed and the previous outputs
-    are untouched. The renames themselves are atomic per file.
+    If anything fails, the temp files are removed and the previous outputs are put back: a
+    file already renamed over is restored from a hard link to its old version taken just before.
     """
     staged: list[tuple[Path, Path]] = []
+    backups: dict[Path, Path | None] = {}  # replaced target -> link to its old version, or None
+    current = ""
     try:
         for relative, data in files.items():
+            current = relative
             target = _confined(out_root, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
@@ -47,17 +50,54 @@ def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
                 os.fsync(handle.fileno())
             os.chmod(temp, 0o644)
         for temp, target in staged:
+            current = target.relative_to(out_root).as_posix()
+            backup = _backup(target)
             os.replace(temp, target)
+            backups[target] = backup
         for directory in {target.parent for _, target in staged}:
             _fsync_dir(directory)
-    except BaseException:
-        for temp, _ in staged:
-            try:
-                temp.unlink()
-            except FileNotFoundError:
-                pass
+    except BaseException as exc:
+        _restore(backups)
+        for temp, target in staged:
+            _unlink(temp)
+            _unlink(target.with_name(f"{TEMP_PREFIX}old-{target.name}"))
+        if isinstance(exc, OSError):  # a full disk or a read-only folder is not a bug
+            raise BriefingError(Problem(
+                f"out/{current}", 0, 0, f"cannot write: {exc.strerror or exc}",
+                "nothing was changed: the previous outputs are as they were")) from None
         raise
+    for backup in backups.values():
+        if backup is not None:
+            _unlink(backup)
     return [target for _, target in staged]
+
+
+def _backup(target: Path) -> Path | None:
+    """A hard link to the file about to be replaced, so a failed set can be put back."""
+    if not target.exists():
+        return None
+    backup = target.with_name(f"{TEMP_PREFIX}old-{target.name}")
+    _unlink(backup)
+    os.link(target, backup)
+    return backup
+
+
+def _restore(backups: dict[Path, Path | None]) -> None:
+    for target, backup in backups.items():
+        try:
+            if backup is None:
+                _unlink(target)
+            else:
+                os.replace(backup, target)
+        except OSError:  # pragma: no cover - best effort; the error is being reported anyway
+            pass
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def write_text(out_root: Path, relative: str, text: str) -> Path:
