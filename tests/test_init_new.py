@@ -180,3 +180,23 @@ def test_project_template_overrides_the_brief_skeleton(project) -> None:
     assert project.cli("new", "ethics", "--issue", "2026-W09").code == 0
     assert (project.root / "briefs/2026-W09/ethics.yaml").read_text().startswith(
         "theme: ethics\nitems:\n  - headline: Ours\n")
+
+
+def test_init_and_new_never_write_through_a_link_outside(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "briefs").symlink_to(elsewhere)
+    result = run_cli(tmp_path, "init", "news")
+    assert result.code == 1
+    assert result.err == ("news/briefs: error: is a link that leads outside the folder; refusing "
+                          "to write through it\n")
+    assert files(tmp_path / "news") == [] and not any(elsewhere.iterdir())
+    (tmp_path / "news" / "briefs").unlink()
+    assert run_cli(tmp_path, "init", "news").code == 0
+    (tmp_path / "news" / "briefs" / "2026-W30").symlink_to(elsewhere)
+    new = run_cli(tmp_path / "news", "new", "news", "--issue", "2026-W30")
+    assert new.code == 1
+    assert new.err == ("briefs/2026-W30: error: issue folder is a link that leads outside the "
+                       "project\n")
+    assert not any(elsewhere.iterdir())

@@ -92,10 +92,10 @@ def new_brief(project: Project, theme_id: str, issue_id: str | None = None,
     date = date_from_id(issue_id) or (today or dt.date.today())
     text = _render_brief(project, {"theme": theme, "issue_id": issue_id,
                                    "date": date.isoformat()})
-    folder.mkdir(parents=True, exist_ok=True)
-    if not _inside(project, folder):
+    if not _inside(project, folder):  # before mkdir: never create anything outside
         raise BriefingError(Problem(project.show(folder), 0, 0,
                                     "issue folder is a link that leads outside the project"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         create_file(path, text.encode("utf-8"))
     except FileExistsError:  # appeared since the check above
@@ -245,6 +245,15 @@ Every week:
 """
 
 
+def _within(path: Path, root: Path) -> bool:
+    """True when the path, links resolved as far as they exist, stays inside root."""
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Created:
     root: Path
@@ -283,6 +292,12 @@ def init_project(root: Path, name: str = "My Briefing", today: dt.date | None = 
     }
     files.update({f"{SCHEMA_DIR}/{n}": data for n, data in schema_files().items()})
     taken = [rel for rel in files if (root / rel).exists() or (root / rel).is_symlink()]
+    outside = sorted({rel.split("/")[0] for rel in files
+                      if not _within((root / rel).parent, root)})
+    if outside:  # e.g. DIR/briefs is a link to another folder: init writes only inside DIR
+        raise BriefingError([Problem(os.path.join(shown_root, name), 0, 0,
+                                     "is a link that leads outside the folder; refusing to "
+                                     "write through it") for name in outside])
     if taken:
         raise BriefingError([Problem(os.path.join(shown_root, rel), 0, 0,
                                      "already exists; 'briefing init' never overwrites a file",
