@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import json
 import re
 import shutil
@@ -129,7 +130,7 @@ def test_every_recipient_gets_exactly_one_copy_and_the_ledger_says_so(news) -> N
             "sent 2026-W07 to 3 of 3 recipients; ledger: out/2026-W07/sent.jsonl")
         assert_one_copy_each(server, news, READERS)
         entries = ledger(news)
-        digest = __import__("hashlib").sha256(built(news)).hexdigest()
+        digest = hashlib.sha256(built(news)).hexdigest()
         message_id = email.message_from_bytes(built(news), policy=email.policy.default)[
             "Message-ID"]
         assert [e["recipient"] for e in entries] == READERS
@@ -337,7 +338,7 @@ def test_changed_issue_needs_force_then_goes_to_everyone(news) -> None:
             "out/2026-W07/message.eml: error: is out of date with the briefs (or was edited) "
             "(run 'briefing build 2026-W07' first)\n"))
         assert news.cli("build", "--force").code == 0
-        new = __import__("hashlib").sha256(built(news)).hexdigest()
+        new = hashlib.sha256(built(news)).hexdigest()
         refused = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
         assert (refused.code, refused.err) == (1, (
             f"out/2026-W07/sent.jsonl: error: message.eml has changed since it was sent to 3 "
