@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import queue
 import socket
 import ssl
 import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Callable
@@ -179,35 +181,58 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
         started(len(urls))
     if progress and results:
         progress(len(results))
-    hosts: dict[str, threading.Semaphore] = {}
-    for url in todo:
-        hosts.setdefault(_host(url), threading.Semaphore(per_host))
-
-    def polite(url: str) -> LinkResult:
-        with hosts[_host(url)]:
-            return check_url(url, timeout)
-
-    if todo:
-        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))),
-                                  thread_name_prefix="links")
-        try:
-            futures = {pool.submit(polite, url): url for url in todo}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                if progress:
-                    progress(1)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    for url, result in _check_all(todo, timeout, per_host, workers):
+        results[url] = result
+        if progress:
+            progress(1)
     # Other issues' links stay in the cache; a link checked now replaces its entry, and is
     # dropped from it if it is broken now.
     fresh = {u: {"checked": now, "status": r.status, "moved_to": r.moved_to or None,
                  "moved_status": r.moved_status or None}
              for u, r in results.items() if r.ok and not r.cached}
-    kept = {u: e for u, e in cache.items() if u not in todo}
+    checked = set(todo)
+    kept = {u: e for u, e in cache.items() if u not in checked}
     if todo:
         _save_cache(project, {**kept, **fresh})
     ordered = tuple(results[u] for u in urls)
     return LinkReport(issue, ordered, tuple(_problems(ordered, places)))
+
+
+def _check_all(urls: list[str], timeout: float, per_host: int, workers: int):
+    """Yield (url, result) as checks finish: up to `per_host` loops per host, each taking that
+    host's URLs one by one, so no worker ever sits waiting for a busy host's turn."""
+    by_host: dict[str, deque[str]] = {}
+    for url in urls:
+        by_host.setdefault(_host(url), deque()).append(url)
+    finished: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def loop(waiting: deque[str]) -> None:
+        while not stop.is_set():
+            try:
+                url = waiting.popleft()  # deque.popleft is atomic: no lock needed
+            except IndexError:
+                return
+            try:
+                finished.put((url, check_url(url, timeout)))
+            except Exception as exc:  # a bug: hand it to the main thread rather than hang
+                finished.put((url, exc))
+
+    if not urls:
+        return
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="links")
+    try:
+        for waiting in by_host.values():
+            for _ in range(min(per_host, len(waiting))):
+                pool.submit(loop, waiting)
+        for _ in urls:
+            url, result = finished.get()
+            if isinstance(result, Exception):
+                raise result
+            yield url, result
+    finally:
+        stop.set()  # on Ctrl-C, loops finish their current request and take no more
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _host(url: str) -> str:
