@@ -64,7 +64,7 @@ def build(issue: Optional[str] = ISSUE_ARG,
 
 def _report_build(result) -> None:
     """The one-line summary of a built issue, and a warning if Gmail would clip it."""
-    from .pipeline import GMAIL_CLIP_BYTES
+    from .render.html import size_warning
 
     counts = ", ".join(f"{s.theme.id} {len(s.items)}" for s in result.issue.sections)
     html = result.sizes["email.html"]
@@ -72,9 +72,9 @@ def _report_build(result) -> None:
                f"({counts}); email.html {_size(html)}, digest.txt "
                f"{_size(result.sizes['digest.txt'])}, message.eml "
                f"{_size(result.sizes['message.eml'])} -> out/{result.issue.id}/")
-    if html > GMAIL_CLIP_BYTES:
-        typer.echo(f"out/{result.issue.id}/email.html: warning: {_size(html)} is over Gmail's "
-                   f"102 KB clip limit [html-size]", err=True)
+    warning = size_warning(result.issue.id, html)
+    if warning:
+        typer.echo(warning.format(), err=True)
 
 
 @app.command()
@@ -99,6 +99,9 @@ def check(issue: Optional[str] = ISSUE_ARG,
         raise typer.Exit(1 if strict and result.problems else 0)
     result = _run(lambda: run_check(project, issue, strict=strict))
     for problem in result.problems:
+        typer.echo(problem.format(), err=True)
+    from .render.html import check_email  # the email's size, and template errors, before build
+    for problem in _run(lambda: check_email(result.issue, project.root / "templates", strict)):
         typer.echo(problem.format(), err=True)
     typer.echo(f"ok: {result.summary()}")
 

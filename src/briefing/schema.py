@@ -101,7 +101,7 @@ def _mailbox(description: str) -> Custom:
 
 def _colour(description: str) -> Text:
     return Text(description=description, pattern=COLOUR,
-                pattern_hint="use a colour like #1f5fbf or #15b")
+                pattern_hint="write a hex colour: #rgb or #rrggbb, like #1f5fbf")
 
 
 THEME = Object(name="a theme", keys={

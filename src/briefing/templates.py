@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import BriefingError, Problem
 from .model import Code, Emphasis, Link, Span, Stat, Strong, Text
+from .schema import COLOUR
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"  # where the wheel ships them
 SOURCE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"  # a source checkout
@@ -23,21 +24,28 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
-def spans_to_html(spans: tuple[Span, ...]) -> str:
-    """Inline Markdown as HTML; every text is escaped, and links carry inline colour in the email."""
+def spans_to_html(spans: tuple[Span, ...], link_colour: str | None = None) -> str:
+    """Inline Markdown as HTML; every text is escaped. With `link_colour` each link carries it in
+    an inline style, so clients that strip <style> (Gmail with non-Google accounts, many webmail
+    apps) still show links in the brand colour."""
     out: list[str] = []
+    style = ""
+    if link_colour is not None:
+        if not re.fullmatch(COLOUR, link_colour):  # it lands in an attribute: never trust it
+            raise ValueError(f"not a colour: {link_colour!r}")
+        style = f' style="color:{link_colour}"'
     for span in spans:
         if isinstance(span, Text):
             out.append(_escape(span.text).replace("\n", "<br>"))
         elif isinstance(span, Code):
             out.append(f"<code>{_escape(span.text)}</code>")
         elif isinstance(span, Emphasis):
-            out.append(f"<em>{spans_to_html(span.children)}</em>")
+            out.append(f"<em>{spans_to_html(span.children, link_colour)}</em>")
         elif isinstance(span, Strong):
-            out.append(f"<strong>{spans_to_html(span.children)}</strong>")
+            out.append(f"<strong>{spans_to_html(span.children, link_colour)}</strong>")
         elif isinstance(span, Link):
-            out.append(f'<a href="{_escape(span.url)}" class="dm-link">'
-                       f"{spans_to_html(span.children)}</a>")
+            out.append(f'<a href="{_escape(span.url)}"{style}>'
+                       f"{spans_to_html(span.children, link_colour)}</a>")
     return "".join(out)
 
 
@@ -62,16 +70,23 @@ def long_date(date: dt.date) -> str:
 
 
 def short_date(date: dt.date) -> str:
-    return f"{date.day} {date:%b %Y}"
+    """'9 Feb 2026', with no-break spaces: a date never wraps across lines."""
+    return f"{date.day}\u00a0{date:%b}\u00a0{date.year}"
 
 
 def bars(stats: tuple[Stat, ...]) -> list[dict]:
-    """Rows for a bar chart: each value's width as a percentage of the largest."""
+    """Rows for a bar chart: each value's width as a whole percentage of the largest (a value
+    above zero always shows at least 1%, so it never looks like zero)."""
     from .render.text import format_value
     top = max((s.value for s in stats), default=0) or 1
     return [{"label": s.label, "value": format_value(s),
-             "percent": max(1, round(s.value / top * 100)) if s.value > 0 else 0}
+             "percent": min(100, max(1, round(s.value / top * 100))) if s.value > 0 else 0}
             for s in stats]
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 item', '3 items'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @lru_cache(maxsize=8)
@@ -79,6 +94,8 @@ def environment(project_templates: Path | None, autoescape: bool = True):
     """One environment per run and template set: templates are compiled once, then reused."""
     import jinja2
     from markupsafe import Markup
+
+    from .colours import mix
 
     search = [str(packaged_templates())]
     if project_templates is not None and project_templates.is_dir():
@@ -90,11 +107,21 @@ def environment(project_templates: Path | None, autoescape: bool = True):
         keep_trailing_newline=True,
         trim_blocks=False,
     )
-    env.filters["inline"] = lambda spans: Markup(spans_to_html(spans))
+
+    @jinja2.pass_context
+    def inline(context, spans, link_colour: str | None = None):
+        # Links take the brand accent unless the template names another colour.
+        if link_colour is None and "brand" in context:
+            link_colour = context["brand"].accent
+        return Markup(spans_to_html(spans, link_colour))
+
+    env.filters["inline"] = inline
     env.filters["paragraphs"] = split_paragraphs
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
     env.filters["bars"] = bars
+    env.filters["mix"] = mix
+    env.filters["plural"] = plural
     return env
 
 
@@ -108,13 +135,23 @@ def render_template(env, name: str, context: dict) -> str:
         raise BriefingError(Problem(_template_path(env, exc.filename or name), exc.lineno or 0, 0,
                                     f"template syntax error: {exc.message}")) from None
     except jinja2.TemplateNotFound as exc:
+        path, line = _template_frame(env, exc, name)
+        if line:  # an include or extends inside a template
+            raise BriefingError(Problem(path, line, 0, f"template '{exc.name}' not found")) \
+                from None
         raise BriefingError(Problem(f"templates/{exc.name}", 0, 0, "template not found")) from None
-    except (jinja2.UndefinedError, TypeError, ValueError, KeyError, AttributeError) as exc:
+    except jinja2.UndefinedError as exc:
         path, line = _template_frame(env, exc, name)
         raise BriefingError(Problem(path, line, 0, f"template error: {exc}")) from None
+    except Exception as exc:  # noqa: BLE001 - a template is the editor's code: any failure in it
+        # (1/0, a filter given the wrong type) is theirs to fix, so it gets file and line.
+        path, line = _template_frame(env, exc, name)
+        raise BriefingError(Problem(path, line, 0,
+                                    f"template error: {type(exc).__name__}: {exc}")) from None
 
 
 def _template_path(env, filename: str) -> str:
+    """A template file as the editor sees it: templates/x for theirs, '(packaged)' for ours."""
     path = Path(filename)
     for root in env.loader.searchpath:
         try:

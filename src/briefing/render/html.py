@@ -11,6 +11,10 @@ from ..templates import environment, render_template
 
 TEMPLATE = "email.mjml.j2"
 PREHEADER_CHARS = 140
+# Gmail clips a message whose HTML is over 102 KB, hiding the rest (and the footer with the
+# unsubscribe link) behind "[Message clipped] View entire message".
+GMAIL_CLIP_BYTES = 102 * 1024
+SIZE_RULE = "html-size"
 
 
 def preheader(issue: Issue) -> str:
@@ -44,7 +48,9 @@ def render_html(issue: Issue, templates: Path | None = None) -> str:
     source = render_mjml(issue, templates)
     import mjml
     try:
-        html = mjml.mjml2html(source, disable_comments=True)
+        # fonts={}: no Google Fonts <link>/@import (mjml adds one for Roboto in the font stack):
+        # a request to Google on every open, and bytes toward the clip limit.
+        html = mjml.mjml2html(source, disable_comments=True, fonts={})
     except BaseException as exc:  # mjml-python's Rust panics arrive as PanicException(BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -52,3 +58,32 @@ def render_html(issue: Issue, templates: Path | None = None) -> str:
         raise BriefingError(Problem(f"templates/{TEMPLATE}", 0, 0,
                                     f"the MJML renderer failed: {message}")) from None
     return html if html.endswith("\n") else html + "\n"
+
+
+def size_text(n: int) -> str:
+    """'38.6 KB' (1 KB = 1024 bytes, as Gmail counts its limit)."""
+    return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+
+
+def size_warning(issue_id: str, size: int) -> Problem | None:
+    """A warning when the email's HTML is over Gmail's clip limit."""
+    if size <= GMAIL_CLIP_BYTES:
+        return None
+    return Problem(f"out/{issue_id}/email.html", 0, 0,
+                   f"{size_text(size)} is over Gmail's 102 KB clip limit; Gmail will hide the "
+                   "end of the email, unsubscribe link included",
+                   hint="move items to the next issue or shorten summaries",
+                   severity="warning", rule=SIZE_RULE)
+
+
+def check_email(issue: Issue, templates: Path | None = None, strict: bool = False
+                ) -> list[Problem]:
+    """Render the email as `build` would (so template errors surface in `check` too) and warn if
+    Gmail would clip it; with `strict` the warning is raised as an error."""
+    warning = size_warning(issue.id, len(render_html(issue, templates).encode("utf-8")))
+    if warning is None:
+        return []
+    if strict:
+        from dataclasses import replace
+        raise BriefingError(replace(warning, severity="error"))
+    return [warning]
