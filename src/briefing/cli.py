@@ -38,7 +38,10 @@ def _size(n: int) -> str:
 def build(issue: Optional[str] = ISSUE_ARG,
           force: bool = typer.Option(False, "--force", help="Rebuild an issue that was sent."),
           all_issues: bool = typer.Option(False, "--all", help="Rebuild every issue that was not "
-                                          "sent; nothing is written if any is invalid.")):
+                                          "sent; nothing is written if any is invalid."),
+          screenshots: bool = typer.Option(False, "--screenshots", help="Also open email.html in "
+                                           "headless Chromium at 375 and 600 px, light and dark, "
+                                           "and save PNGs in out/<ISSUE>/preview/.")):
     """Validate an issue and write out/<ISSUE>/: email.html, digest.txt, message.eml, issue.json.
 
     Then refresh the archive: out/index.html, out/feed.xml, out/archive.txt."""
@@ -51,6 +54,8 @@ def build(issue: Optional[str] = ISSUE_ARG,
         everything = _run(lambda: build_all(project, force=force))
         for result in everything.built:
             _report_build(result)
+            if screenshots:
+                _screenshots(project, result.issue.id)
         for issue_id in everything.frozen:
             typer.echo(f"skipped {issue_id}: sent, so its outputs are frozen (rebuild it with "
                        f"'briefing build {issue_id} --force')")
@@ -58,8 +63,21 @@ def build(issue: Optional[str] = ISSUE_ARG,
         return
     result = _run(lambda: run_build(project, issue, force=force))
     _report_build(result)
+    if screenshots:
+        _screenshots(project, result.issue.id)
     for warning in result.archive.warnings if result.archive else ():
         typer.echo(warning.format(), err=True)
+
+
+def _screenshots(project, issue_id: str) -> None:
+    """Preview PNGs of a built email, and a warning for anything a reader would see go wrong."""
+    from .browser import write_previews
+
+    paths, warnings = _run(lambda: write_previews(project.out, issue_id))
+    for warning in warnings:
+        typer.echo(warning.format(), err=True)
+    typer.echo(f"preview {issue_id}: {', '.join(p.name for p in paths)} -> "
+               f"out/{issue_id}/preview/")
 
 
 def _report_build(result) -> None:
