@@ -217,7 +217,7 @@ def test_publisher_share(factory) -> None:
 
 
 def test_placeholders_in_issue_yaml_and_sources(factory) -> None:
-    issue = "title: TK title\ndate: 2026-02-13\nintro: >-\n  All good,\n  FIXME later.\n"
+    issue = "title: TK title\ndate: 2026-02-13\nintro: >-\n  All good, TK,\n  FIXME later.\n"
     brief = BRIEF.replace("title: Article A", "title: Article TODO")
     project = factory(issue=issue, briefs={"industry.yaml": brief, "ethics.yaml": BRIEF.replace(
         "example.org/a", "example.org/b")})
@@ -225,6 +225,8 @@ def test_placeholders_in_issue_yaml_and_sources(factory) -> None:
         "briefs/2026-W07/industry.yaml:9:24: warning: placeholder 'TODO' left in the source "
         "title [placeholder]",
         "briefs/2026-W07/issue.yaml:1:8: warning: placeholder 'TK' left in the title "
+        "[placeholder]",
+        "briefs/2026-W07/issue.yaml:4:13: warning: placeholder 'TK' left in the intro "
         "[placeholder]",
         "briefs/2026-W07/issue.yaml:5:3: warning: placeholder 'FIXME' left in the intro "
         "[placeholder]",

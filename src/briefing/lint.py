@@ -147,7 +147,8 @@ class _Linter:
         """The exact place of `needle` inside a field of an item (or issue.yaml for None)."""
         if item is None:
             path = self.project.show(self.project.briefs / self.issue.id / "issue.yaml")
-            found = self.files.find(path, needle)
+            key = self.files.find(path, f"{name}:") or (1, 1)  # top-level keys start a line
+            found = self.files.find(path, needle, key)
             return Origin(path, *found) if found else Origin(path, 0, 0)
         base = item.mark(name)
         found = self.files.find(base.path, needle, (base.line, base.col),
