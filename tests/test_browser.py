@@ -187,8 +187,21 @@ def test_build_screenshots_writes_four_previews(tmp_path: Path) -> None:
 
 
 def test_screenshots_without_chromium_fail_cleanly(project) -> None:
-    result = project.cli("build", "--screenshots", env={"BRIEFING_CHROMIUM": "/nonexistent/chromium"})
+    result = project.cli("build", "--screenshots",
+                         env={"BRIEFING_CHROMIUM": "/nonexistent/chromium"})
     assert result.code == 1
     assert result.err == ("out/2026-W07/preview: error: cannot take screenshots: cannot start "
                           "/nonexistent/chromium: No such file or directory\n")
     assert "Traceback" not in result.err
+
+
+def test_a_chromium_that_cannot_start_is_explained(project, tmp_path: Path) -> None:
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\necho 'error while loading shared libraries: libnss3.so' >&2\n"
+                      "exit 127\n", encoding="utf-8")
+    broken.chmod(0o755)
+    result = project.cli("build", "--screenshots", env={"BRIEFING_CHROMIUM": str(broken)})
+    assert result.code == 1
+    assert result.err == (f"out/2026-W07/preview: error: cannot take screenshots: {broken} did "
+                          "not start: error while loading shared libraries: libnss3.so\n")
+    assert not (project.root / OUT / "preview").exists()

@@ -1,4 +1,4 @@
-"""Headless Chromium over the DevTools protocol (pipe transport, stdlib only): email previews and checks."""
+"""Headless Chromium over the DevTools protocol (pipe, stdlib only): email previews and checks."""
 
 from __future__ import annotations
 
@@ -74,14 +74,17 @@ class Browser:
             os.dup2(high_r, READ_FD)   # dup2 makes the copies inheritable
             os.dup2(high_w, WRITE_FD)
 
+        # Chromium's stderr is noisy; it is kept only to explain a failed start.
+        self._log = open(Path(self.profile) / "stderr.log", "wb")
         try:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, close_fds=False, preexec_fn=child_fds,
+                stderr=self._log, close_fds=False, preexec_fn=child_fds,
                 start_new_session=True)  # its own process group: close() can end all its helpers
         except OSError as exc:
             for fd in (to_browser_r, self._to_browser, self._from_browser, from_browser_w):
                 os.close(fd)
+            self._log.close()
             shutil.rmtree(self.profile, ignore_errors=True)
             raise BrowserError(f"cannot start {self.executable}: {exc.strerror}") from None
         finally:
@@ -91,9 +94,21 @@ class Browser:
         os.close(from_browser_w)
         try:
             self.call("Browser.getVersion")
-        except BrowserError:
+        except (BrowserError, TimeoutError) as exc:
+            self.process.kill()  # so its last words are in the log before it is read
+            self.process.wait(timeout=5)
+            last = self._last_log_line()
             self.close()
-            raise
+            raise BrowserError(f"{self.executable} did not start: {last or exc}") from None
+
+    def _last_log_line(self) -> str:
+        """The last thing Chromium wrote to stderr (why it could not start, usually)."""
+        try:
+            text = (Path(self.profile) / "stderr.log").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return next((line.strip()[:200] for line in reversed(text.splitlines()) if line.strip()),
+                    "")
 
     # -- the protocol ------------------------------------------------------------------------
 
@@ -183,6 +198,8 @@ class Browser:
                 except ProcessLookupError:
                     pass
                 self.process.wait(timeout=5)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
         for fd in ("_to_browser", "_from_browser"):
             value = getattr(self, fd, None)
             if value is not None:
@@ -288,7 +305,8 @@ MEASURE = r"""(() => {
     text: el.textContent.trim(), href: el.getAttribute('href'), visible: visible(el),
     color: getComputedStyle(el).color, background: background(el)}));
   const images = [...document.images].map((el) => ({src: el.getAttribute('src'),
-    alt: el.getAttribute('alt'), loaded: el.complete && el.naturalWidth > 0, visible: visible(el)}));
+    alt: el.getAttribute('alt'), loaded: el.complete && el.naturalWidth > 0,
+    visible: visible(el)}));
   const texts = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {

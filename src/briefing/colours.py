@@ -1,4 +1,4 @@
-"""Colour maths for the email: WCAG 2 contrast, mixing, and warnings for brand colours that fail it."""
+"""Colour maths for the email: WCAG 2 contrast, mixing, warnings for brand colours that fail it."""
 
 from __future__ import annotations
 
