@@ -111,3 +111,32 @@ def test_loader_fuzz_structures(doc) -> None:
             parse_yaml(candidate, "x.yaml")
         except BriefingError as exc:
             assert exc.problems[0].path == "x.yaml"
+
+
+BRIEFISH = st.fixed_dictionaries({}, optional={
+    "theme": st.one_of(st.sampled_from(["industry", "ethics", "nope", "../x"]), YAMLISH),
+    "items": st.one_of(YAMLISH, st.lists(st.fixed_dictionaries({}, optional={
+        "headline": YAMLISH, "summary": YAMLISH, "why": YAMLISH, "tags": YAMLISH,
+        "stat": YAMLISH,
+        "sources": st.one_of(YAMLISH, st.lists(st.fixed_dictionaries({}, optional={
+            "url": st.one_of(st.sampled_from(["https://example.org/a", "javascript:x",
+                                              "https://", "http://a b"]), YAMLISH),
+            "title": YAMLISH, "publisher": YAMLISH, "date": YAMLISH}), max_size=3)),
+    }), max_size=3)),
+    "extra": YAMLISH,
+})
+
+
+@SETTINGS
+@given(brief=BRIEFISH)
+def test_yaml_to_model_fuzz(tmp_path_factory, brief) -> None:
+    """The fuzz target for the whole loader: YAML text -> validated model, or located errors."""
+    import yaml
+    root = tmp_path_factory.mktemp("m")
+    make_project(root, briefs={"industry.yaml": yaml.safe_dump(brief, allow_unicode=True)})
+    try:
+        issue = load_issue(Project(root))
+    except BriefingError as exc:
+        assert all(p.path for p in exc.problems)
+        return
+    assert issue.items
