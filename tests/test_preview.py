@@ -3,12 +3,10 @@ errors in the page, and a clean stop on Ctrl-C."""
 
 from __future__ import annotations
 
-import fcntl
 import http.client
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,12 +19,9 @@ import pytest
 
 from conftest import BRIEF, ProjectFactory
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--remote-debugging-pipe",
-         # Nothing but 127.0.0.1 resolves: the page must not reach out, and tests must not.
-         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+from briefing.browser import find_chromium
+
+CHROMIUM = find_chromium()
 
 
 class Preview:
@@ -85,80 +80,13 @@ def wait_until(check, what: str, timeout: float = 20):
         time.sleep(0.1)
 
 
-class Chromium:
-    """A minimal DevTools client over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-framed)."""
-
-    def __init__(self, profile: Path) -> None:
-        to_r, self.to_w = os.pipe()
-        self.from_r, from_w = os.pipe()
-        # Copies above 10 are moved to 3 and 4 in the child, so one move cannot clobber the other.
-        high_r = fcntl.fcntl(to_r, fcntl.F_DUPFD_CLOEXEC, 10)
-        high_w = fcntl.fcntl(from_w, fcntl.F_DUPFD_CLOEXEC, 10)
-
-        def child() -> None:
-            os.dup2(high_r, 3)
-            os.dup2(high_w, 4)
-
-        self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=False,
-            preexec_fn=child, start_new_session=True)
-        for fd in (to_r, from_w, high_r, high_w):
-            os.close(fd)
-        self.buffer = b""
-        self.last_id = 0
-        self.session: str | None = None
-
-    def call(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
-        self.last_id += 1
-        message = {"id": self.last_id, "method": method, "params": params or {}}
-        if self.session:
-            message["sessionId"] = self.session
-        os.write(self.to_w, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\0" not in self.buffer:
-                ready, _, _ = select.select([self.from_r], [], [], max(0, deadline - time.monotonic()))
-                assert ready, f"Chromium did not answer {method}"
-                chunk = os.read(self.from_r, 1 << 20)
-                assert chunk, "Chromium exited"
-                self.buffer += chunk
-            raw, self.buffer = self.buffer.split(b"\0", 1)
-            reply = json.loads(raw)
-            if reply.get("id") == self.last_id:  # events in between are not needed here
-                assert "error" not in reply, reply
-                return reply["result"]
-
-    def open(self, url: str) -> None:
-        target = self.call("Target.createTarget", {"url": url})["targetId"]
-        self.session = self.call("Target.attachToTarget",
-                                 {"targetId": target, "flatten": True})["sessionId"]
-
-    def js(self, expression: str):
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
-        assert "exceptionDetails" not in result, result["exceptionDetails"]
-        return result["result"].get("value")
-
-    def close(self) -> None:
-        self.session = None
-        try:
-            self.call("Browser.close", timeout=5)
-        except (AssertionError, OSError):
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        os.close(self.to_w)
-        os.close(self.from_r)
-
-
 @pytest.fixture
 def chromium(tmp_path: Path):
-    browser = Chromium(tmp_path / "chromium-profile")
-    yield browser
-    browser.close()
+    """A page in a real headless Chromium (briefing.browser: DevTools over a pipe, fresh profile,
+    and offline: nothing but 127.0.0.1 resolves)."""
+    from briefing.browser import Browser
+    with Browser(offline=True, profile_parent=tmp_path) as browser:
+        yield browser.new_page()
 
 
 def frame_text(frame: str) -> str:
@@ -172,27 +100,27 @@ def frame_text(frame: str) -> str:
 def test_the_page_follows_edits_without_a_reload(project, preview_of, chromium) -> None:
     preview = preview_of(project)
     chromium.open(preview.url)
-    wait_until(lambda: "First headline" in chromium.js(frame_text("desktop")), "the email")
-    assert chromium.js("document.getElementById('mobile').contentWindow.innerWidth") == 375
-    assert "FIRST HEADLINE" in chromium.js(frame_text("digest")).upper()
-    chromium.js("window.sameDocument = true")  # gone if the page itself were reloaded
+    wait_until(lambda: "First headline" in chromium.evaluate(frame_text("desktop")), "the email")
+    assert chromium.evaluate("document.getElementById('mobile').contentWindow.innerWidth") == 375
+    assert "FIRST HEADLINE" in chromium.evaluate(frame_text("digest")).upper()
+    chromium.evaluate("window.sameDocument = true")  # gone if the page itself were reloaded
 
     brief = project.root / "briefs/2026-W07/industry.yaml"
     brief.write_text(BRIEF.replace("First headline", "A headline written just now"))
     for frame in ("desktop", "mobile", "digest"):
-        wait_until(lambda: "A HEADLINE WRITTEN JUST NOW" in chromium.js(frame_text(frame)).upper(),
+        wait_until(lambda: "A HEADLINE WRITTEN JUST NOW" in chromium.evaluate(frame_text(frame)).upper(),
                    f"the new headline in the {frame} frame")
-    assert chromium.js("window.sameDocument") is True
+    assert chromium.evaluate("window.sameDocument") is True
 
     # A broken brief: its errors appear in the page, the server keeps going.
     brief.write_text("items: []\n")
-    wait_until(lambda: not chromium.js("document.getElementById('errors').hidden"), "errors")
-    assert chromium.js("document.getElementById('errors').textContent") == (
+    wait_until(lambda: not chromium.evaluate("document.getElementById('errors').hidden"), "errors")
+    assert chromium.evaluate("document.getElementById('errors').textContent") == (
         "briefs/2026-W07/industry.yaml:1:8: error: 'items' needs at least one item")
     brief.write_text(BRIEF.replace("First headline", "Fixed again"))
-    wait_until(lambda: "Fixed again" in chromium.js(frame_text("desktop")), "the fixed email")
-    assert chromium.js("document.getElementById('errors').hidden") is True
-    assert chromium.js("window.sameDocument") is True
+    wait_until(lambda: "Fixed again" in chromium.evaluate(frame_text("desktop")), "the fixed email")
+    assert chromium.evaluate("document.getElementById('errors').hidden") is True
+    assert chromium.evaluate("window.sameDocument") is True
 
     code, out, err = preview.interrupt()
     assert code == 0, err
