@@ -252,3 +252,24 @@ def test_sample_issues() -> None:
     assert w10.code == 0, w10
     assert [line.rsplit(" [", 1)[1] for line in w10.err.splitlines()] == [
         "duplicate-url]", "duplicate-url]", "publisher-share]"]
+
+
+def test_brand_contrast_and_email_size_are_lint_warnings(factory) -> None:
+    """check renders the email: a weak brand colour and Gmail's clip limit are warnings with
+    rule ids, turned into errors by --strict and listed in --format json."""
+    from conftest import CONFIG
+    config = CONFIG + "brand:\n  accent: \"#8ab4f8\"\n"
+    project = factory(config=config)
+    result = project.cli("check")
+    assert result.code == 0, result.err
+    line = [x for x in result.err.splitlines() if x.endswith("[brand-contrast]")]
+    assert line and line[0].startswith("briefing.yaml:17:11: warning: brand colour accent "
+                                       "#8ab4f8 on background #ffffff has a contrast of 2.1:1")
+    assert result.out.rstrip().endswith("; 1 warning")
+    strict = project.cli("check", "--strict")
+    assert strict.code == 1 and "briefing.yaml:17:11: error: brand colour accent" in strict.err
+    import json
+    data = json.loads(project.cli("check", "--format", "json").out)
+    assert [p["rule"] for p in data["problems"]] == ["brand-contrast"]
+    project.write("briefing.yaml", config + "lint:\n  disable: [brand-contrast]\n")
+    assert project.cli("check").err == ""

@@ -118,9 +118,6 @@ def check(issue: Optional[str] = ISSUE_ARG,
     result = _run(lambda: run_check(project, issue, strict=strict))
     for problem in result.problems:
         typer.echo(problem.format(), err=True)
-    from .render.html import check_email  # the email's size, and template errors, before build
-    for problem in _run(lambda: check_email(result.issue, project.root / "templates", strict)):
-        typer.echo(problem.format(), err=True)
     typer.echo(f"ok: {result.summary()}")
 
 

@@ -30,6 +30,8 @@ RULES: dict[str, str] = {
     "placeholder": "a TODO, TK or FIXME left in the text",
     "empty-theme": "a configured theme with no items in the issue",
     "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",
+    "brand-contrast": "a brand colour below WCAG AA contrast (4.5:1) on its background",
+    "html-size": "an email over Gmail's 102 KB clip limit",
 }
 
 # Click identifiers added by ad and mail platforms: they tell the publisher where readers came
@@ -179,7 +181,21 @@ class _Linter:
         self.placeholders()
         self.empty_themes()
         self.publishers()
+        self.email()
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
+
+    def email(self) -> None:
+        """What only the rendered email shows: brand contrast and Gmail's clip limit. Rendering
+        here also surfaces template errors in `check`, before anyone builds."""
+        from .colours import brand_warnings
+        from .render.html import render_html, size_warning
+
+        html = render_html(self.issue, self.project.root / "templates")
+        size = size_warning(self.issue.id, len(html.encode("utf-8")))
+        for problem in [*brand_warnings(self.issue.config, self.project.root),
+                        *([size] if size else [])]:
+            if problem.rule not in self.settings.disable:
+                self.problems.append(problem)
 
     def lengths(self) -> None:
         limit_chars = self.settings.headline_max_chars

@@ -74,16 +74,3 @@ def size_warning(issue_id: str, size: int) -> Problem | None:
                    "end of the email, unsubscribe link included",
                    hint="move items to the next issue or shorten summaries",
                    severity="warning", rule=SIZE_RULE)
-
-
-def check_email(issue: Issue, templates: Path | None = None, strict: bool = False
-                ) -> list[Problem]:
-    """Render the email as `build` would (so template errors surface in `check` too) and warn if
-    Gmail would clip it; with `strict` the warning is raised as an error."""
-    warning = size_warning(issue.id, len(render_html(issue, templates).encode("utf-8")))
-    if warning is None:
-        return []
-    if strict:
-        from dataclasses import replace
-        raise BriefingError(replace(warning, severity="error"))
-    return [warning]
