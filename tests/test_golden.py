@@ -8,8 +8,9 @@ from pathlib import Path
 from conftest import REPO, run_cli
 
 SAMPLE_ISSUES = ("2026-W07", "2026-W10")
-# Not outputs of `build`: screenshots differ by machine, the ledger and link cache by time.
-SKIP = {"preview", "sent.jsonl", ".linkcache.json"}
+# Not outputs of `build`: screenshots differ by machine, the ledger and link cache by time,
+# and out/.cache holds compiled templates.
+SKIP = {"preview", "sent.jsonl", ".linkcache.json", ".cache"}
 
 
 def _files(out: Path) -> dict[str, bytes]:

@@ -7,8 +7,8 @@ import json
 import os
 import re
 import unicodedata
-import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urljoin
@@ -28,7 +28,12 @@ LINKS = (("email.html", "Read the email"), ("digest.txt", "Plain text"),
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Characters XML 1.0 forbids even when escaped (section 2.2); a feed containing one is not XML.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@cache
+def _not_xml() -> re.Pattern:
+    """Characters XML 1.0 cannot carry (compiled on first use: 5 ms, too slow for startup)."""
+    return re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,11 +256,12 @@ def entry_id(entry: Entry) -> str:
     if base:
         return urljoin(base if base.endswith("/") else base + "/", f"{entry.id}/")
     name = f"briefing:{entry.newsletter['name']}:{entry.id}"
+    import uuid  # only the feed needs it, and it is slow to import
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
 
 
 def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("", text)
+    return _not_xml().sub("", text)
 
 
 def render_feed(entries: list[Entry], out: Path) -> bytes:
@@ -279,6 +285,7 @@ def render_feed(entries: list[Entry], out: Path) -> bytes:
     feed = ET.Element("feed", {"xmlns": ATOM_NS})
     if newsletter["language"]:
         feed.set(XML_LANG, newsletter["language"])
+    import uuid  # only the feed needs it, and it is slow to import
     feed_id = base or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'briefing:' + newsletter['name'])}"
     sub(feed, "id", feed_id)
     sub(feed, "title", newsletter["name"], type="text")

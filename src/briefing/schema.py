@@ -139,7 +139,7 @@ def check_rule(value: str) -> str:
     """A lint rule id from lint.RULES, with a did-you-mean for a near miss."""
     import difflib
 
-    from .lint import RULES
+    from .rules import RULES
     if value not in RULES:
         close = difflib.get_close_matches(value, RULES, n=1)
         raise ValueError(f"'{value}' is not a lint rule|" + (
@@ -148,7 +148,7 @@ def check_rule(value: str) -> str:
 
 
 def _lint_rules() -> tuple:
-    from .lint import RULES
+    from .rules import RULES
     return tuple(RULES)
 
 

@@ -1,0 +1,20 @@
+"""The editorial lint rules: ids and what each catches (kept apart so startup need not import lint)."""
+
+# Rule id -> what it catches. The ids appear in every warning ([rule-id]) and in
+# briefing.yaml `lint: disable: [...]`.
+RULES: dict[str, str] = {
+    "headline-length": "a headline longer than lint.headline_max_chars",
+    "summary-length": "a summary longer than lint.summary_max_words",
+    "source-future": "a source dated after the issue",
+    "source-stale": "a source older than the issue window",
+    "duplicate-url": "the same URL cited twice in one issue",
+    "earlier-url": "a URL already cited in an earlier issue",
+    "tracking-params": "tracking parameters in a URL (utm_*, fbclid, gclid, ...)",
+    "url-shortener": "a link through a URL shortener",
+    "insecure-url": "an http:// link where https:// would do",
+    "placeholder": "a TODO, TK or FIXME left in the text",
+    "empty-theme": "a configured theme with no items in the issue",
+    "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",
+    "brand-contrast": "a brand colour below WCAG AA contrast (4.5:1) on its background",
+    "html-size": "an email over Gmail's 102 KB clip limit",
+}
