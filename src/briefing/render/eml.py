@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import email.policy
 import hashlib
 import re
 from email import message_from_bytes
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
 from ..errors import BriefingError, Problem
@@ -103,10 +104,10 @@ def render_eml(issue: Issue, text: str, html: str) -> bytes:
     msg["List-Id"] = list_id(issue)
     msg["List-Unsubscribe"] = list_unsubscribe(issue)
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 one-click
-    # Quoted-printable keeps every body line within 76 octets and decodes back to the files
-    # exactly (both end with a newline, which the encoder would otherwise add).
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["MIME-Version"] = "1.0"
+    msg["Content-Type"] = "multipart/alternative"
+    msg.attach(_text_part(text, "plain"))
+    msg.attach(_text_part(html, "html"))
     # A boundary from the content, not random: the same issue gives the same bytes. '=' cannot
     # occur in quoted-printable output, so the boundary can never collide with a body line.
     digest = hashlib.sha256(text.encode() + b"\0" + html.encode()).hexdigest()[:32]
@@ -114,6 +115,17 @@ def render_eml(issue: Issue, text: str, html: str) -> bytes:
     data = msg.as_bytes(policy=POLICY)
     _verify(data, issue, text, html)
     return data
+
+
+def _text_part(body: str, subtype: str) -> MIMEPart:
+    """A UTF-8 text part in quoted-printable: every line within 76 octets (RFC 2045), and it
+    decodes back to the file exactly. binascii's encoder is C; the email package's pure-Python
+    one took 0.15 s of a 4000-item build."""
+    part = MIMEPart(policy=BODY_POLICY)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
+    return part
 
 
 def _verify(data: bytes, issue: Issue, text: str, html: str) -> None:
