@@ -124,45 +124,43 @@ def parse_yaml(text: str, display: str) -> Node | None:
         m = mark(event)
         return BriefingError(Problem(display, m.line, m.col, message))
 
-    # Each open container: [node, pending key or None]
+    # Each open container: [node, pending key or None, first line of each key (mappings)]
     stack: list[list] = []
     root: Node | None = None
     documents = 0
     nodes = 0
+    Scalar_, Seq_, Map_ = yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
     def attach(node: Node, event: yaml.Event) -> None:
         nonlocal root
         if not stack:
             root = node
             return
-        parent, key = stack[-1]
-        if isinstance(parent, Seq):
+        top = stack[-1]
+        parent = top[0]
+        if type(parent) is Seq:
             parent.items.append(node)
-        elif key is None:
-            if not isinstance(node, Scalar):
+        elif top[1] is None:
+            if type(node) is not Scalar:
                 raise fail(event, "a key must be plain text, not a list or mapping")
-            for existing, _ in parent.pairs:
-                if existing.text == node.text:
-                    raise fail(event, f"duplicate key '{node.text}' (first at line "
-                                      f"{existing.mark.line}); YAML would keep only the last")
-            stack[-1][1] = node
+            first = top[2].get(node.text)
+            if first is not None:  # a dict, not a scan: 50,000 keys must not take minutes
+                raise fail(event, f"duplicate key '{node.text}' (first at line {first}); "
+                                  "YAML would keep only the last")
+            top[2][node.text] = node.mark.line
+            top[1] = node
         else:
-            parent.pairs.append((key, node))
-            stack[-1][1] = None
+            parent.pairs.append((top[1], node))
+            top[1] = None
 
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.AliasEvent):
-                raise fail(event, f"YAML aliases (*{event.anchor}) are not allowed; "
-                                  "write the value out")
-            if getattr(event, "anchor", None):
-                raise fail(event, f"YAML anchors (&{event.anchor}) are not allowed; "
-                                  "write the value out")
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise fail(event, "only one YAML document per file (found '---')")
-            elif isinstance(event, yaml.ScalarEvent):
+            kind_of = type(event)
+            if kind_of is Scalar_:
+                if event.anchor:
+                    raise fail(event, f"YAML anchors (&{event.anchor}) are not allowed; "
+                                      "write the value out")
                 nodes += 1
                 if event.tag not in (None, "!"):
                     raise fail(event, f"YAML tags ({event.tag}) are not allowed")
@@ -175,19 +173,31 @@ def parse_yaml(text: str, display: str) -> Node | None:
                     kind = _TAG_KIND.get(tag, "text")
                 else:
                     kind = "text"
-                attach(Scalar(event.value, kind, mark(event)), event)
-            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                start = event.start_mark
+                attach(Scalar(value, kind, Mark(display, start.line + 1, start.column + 1)),
+                       event)
+            elif kind_of is Seq_ or kind_of is Map_:
+                if event.anchor:
+                    raise fail(event, f"YAML anchors (&{event.anchor}) are not allowed; "
+                                      "write the value out")
                 nodes += 1
                 if event.tag not in (None, "!"):
                     raise fail(event, f"YAML tags ({event.tag}) are not allowed")
                 if len(stack) >= MAX_DEPTH:
                     raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
-                container: Node = (Seq([], mark(event)) if isinstance(event, yaml.SequenceStartEvent)
+                container: Node = (Seq([], mark(event)) if kind_of is Seq_
                                    else Map([], mark(event)))
                 attach(container, event)
-                stack.append([container, None])
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                stack.append([container, None, {}])
+            elif kind_of in ends:
                 stack.pop()
+            elif kind_of is yaml.AliasEvent:
+                raise fail(event, f"YAML aliases (*{event.anchor}) are not allowed; "
+                                  "write the value out")
+            elif kind_of is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise fail(event, "only one YAML document per file (found '---')")
             if nodes > MAX_NODES:
                 raise fail(event, f"more than {MAX_NODES:,} values in one file")
     except yaml.MarkedYAMLError as exc:
