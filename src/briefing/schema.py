@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .model import Mailbox
@@ -11,6 +12,7 @@ from .spec import Custom, Date, Key, List, Number, Object, Text
 MAX_URL = 2000
 
 
+@lru_cache(maxsize=8192)  # a source is usually also linked from its summary: check it once
 def check_url(value: str) -> str:
     """An absolute http(s) URL with a host, no credentials, no whitespace or control characters."""
     if len(value) > MAX_URL:

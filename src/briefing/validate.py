@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import schema
 from .errors import BriefingError, Problem, Problems
-from .load import Map, Node, Seq, load_yaml, relative
+from .load import Map, Node, Scalar, Seq, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
 from .model import (Brand, Config, Issue, Item, LintSettings, Origin, Section, SmtpSettings,
                     Source, Stat, Theme)
@@ -310,13 +310,23 @@ def _make_item(raw: dict, node: Map, shown: str, problems: Problems) -> Item | N
                 marks=tuple(_marks(node)))
 
 
-def _marks(node: Node, name: str = ""):
-    """(field, line, col) of every value under a node: 'headline', 'sources[0].url', ..."""
-    if isinstance(node, Map):
-        for key, value in node.pairs:
-            yield from _marks(value, f"{name}.{key.text}" if name else key.text)
-    elif isinstance(node, Seq):
-        for index, value in enumerate(node.items):
-            yield from _marks(value, f"{name}[{index}]")
-    if name:
-        yield (name, node.mark.line, node.mark.col)
+def _marks(node: Node) -> list[tuple[str, int, int]]:
+    """(field, line, col) of every value under a node: 'headline', 'sources[0].url', ...
+
+    Iterative, children before their parent as lint expects: this runs once per item."""
+    out: list[tuple[str, int, int]] = []
+    todo: list[tuple[Node, str, bool]] = [(node, "", False)]
+    while todo:
+        current, name, expanded = todo.pop()
+        if expanded or type(current) is Scalar:
+            if name:
+                out.append((name, current.mark.line, current.mark.col))
+            continue
+        todo.append((current, name, True))
+        if type(current) is Map:
+            children = [(v, f"{name}.{k.text}" if name else k.text, False)
+                        for k, v in current.pairs]
+        else:
+            children = [(v, f"{name}[{i}]", False) for i, v in enumerate(current.items)]
+        todo.extend(reversed(children))
+    return out
