@@ -1,0 +1,24 @@
+"""The benchmark runs end to end in its smoke size and prints its table (no timing assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_benchmark_smoke_produces_its_table(tmp_path) -> None:
+    output = tmp_path / "results.md"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/run.py"), "--smoke",
+                           "--output", str(output)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    table = output.read_text(encoding="utf-8")
+    assert "| what | median ms | min-max ms | peak RSS MB | notes |" in table
+    for row in ("`briefing build` (sample issue)", "`python -c \"import yaml, jinja2, mjml\"`",
+                "`briefing build`, 40 items", "`briefing build`, 400 items",
+                "`briefing archive`, 20 issues of 16 items", "`briefing --help`",
+                "`briefing check` (sample issue)"):
+        assert f"| {row} |" in table, row
+    assert table in proc.stdout
