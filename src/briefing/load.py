@@ -157,13 +157,14 @@ def parse_yaml(text: str, display: str) -> Node | None:
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind_of = type(event)
-            if kind_of is Scalar_:
+            if kind_of is Scalar_ or kind_of is Seq_ or kind_of is Map_:
                 if event.anchor:
                     raise fail(event, f"YAML anchors (&{event.anchor}) are not allowed; "
                                       "write the value out")
-                nodes += 1
                 if event.tag not in (None, "!"):
                     raise fail(event, f"YAML tags ({event.tag}) are not allowed")
+                nodes += 1
+            if kind_of is Scalar_:
                 value = event.value
                 # Plain scalars may be numbers, booleans, dates or null; the resolver keys its
                 # patterns by first character, so most words are text without asking it.
@@ -177,12 +178,6 @@ def parse_yaml(text: str, display: str) -> Node | None:
                 attach(Scalar(value, kind, Mark(display, start.line + 1, start.column + 1)),
                        event)
             elif kind_of is Seq_ or kind_of is Map_:
-                if event.anchor:
-                    raise fail(event, f"YAML anchors (&{event.anchor}) are not allowed; "
-                                      "write the value out")
-                nodes += 1
-                if event.tag not in (None, "!"):
-                    raise fail(event, f"YAML tags ({event.tag}) are not allowed")
                 if len(stack) >= MAX_DEPTH:
                     raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
                 container: Node = (Seq([], mark(event)) if kind_of is Seq_
