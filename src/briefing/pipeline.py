@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # only for annotations: the archive is imported when it is us
 
 LEDGER = "sent.jsonl"
 OUTPUTS = ("email.html", "digest.txt", "message.eml", "issue.json")
-GMAIL_CLIP_BYTES = 102 * 1024
 
 
 @dataclass(frozen=True)

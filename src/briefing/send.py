@@ -376,8 +376,8 @@ class Ledger:
     def append(self, entry: dict) -> None:
         # write.py is the one path for outputs; the ledger is the one file that is appended to,
         # so it gets the same confinement check and its own append + fsync.
-        from .write import _confined
-        path = _confined(self.out, f"{self.issue_id}/{LEDGER}")
+        from .write import confined_path
+        path = confined_path(self.out, f"{self.issue_id}/{LEDGER}")
         line = json.dumps(entry, ensure_ascii=False, separators=(", ", ": ")) + "\n"
         created = not path.exists()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
@@ -387,8 +387,8 @@ class Ledger:
         finally:
             os.close(fd)
         if created:  # the new name itself must survive a crash too
-            from .write import _fsync_dir
-            _fsync_dir(path.parent)
+            from .write import fsync_dir
+            fsync_dir(path.parent)
         self.entries.append(entry)
 
 

@@ -19,7 +19,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NEWLINE = re.compile(r"[\r\n\u2028\u2029\x85]")
 # RFC 2047 encoded words decode to anything, including CR/LF (CVE-2024-6923); header-bound text
 # is written as plain Unicode and encoded by the email package, so an encoded word is never needed.
-_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 
 
 class Spec:
@@ -72,9 +72,9 @@ class Text(Spec):
             name = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}.get(
                 bad, f"control character U+{ord(bad):04X}")
             return _fail(problems, node, f"{what} must not contain {name}")
-        if self.header and _ENCODED_WORD.search(value):
+        if self.header and ENCODED_WORD.search(value):
             return _fail(problems, node, f"{what} must not contain an encoded word "
-                                         f"('{_ENCODED_WORD.search(value).group()}')",
+                                         f"('{ENCODED_WORD.search(value).group()}')",
                          "write the characters themselves")
         if self.multiline:
             value = re.sub(r"[ \t]*\n[ \t]*", "\n", value.replace("\t", " ")).strip()

@@ -16,7 +16,7 @@ from .markdown import LinkTargetError, parse_inline
 from .model import (Brand, Config, Issue, Item, LintSettings, Origin, Section, SmtpSettings,
                     Source, Stat, Theme)
 from .references import number_references
-from .spec import _ENCODED_WORD, INVALID
+from .spec import ENCODED_WORD, INVALID
 
 CONFIG_FILE = "briefing.yaml"
 BRIEFS_DIR = "briefs"
@@ -279,7 +279,7 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
 def _check_subject(issue: Issue) -> None:
     """Each part was checked, but '{name}{title}' can still join two halves of an encoded word
     that decodes to a line break in the Subject header (CVE-2024-6923)."""
-    word = _ENCODED_WORD.search(issue.subject)
+    word = ENCODED_WORD.search(issue.subject)
     if word:
         raise BriefingError(Problem(
             CONFIG_FILE, 0, 0, f"the subject '{issue.subject}' contains an encoded word "

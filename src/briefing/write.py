@@ -11,7 +11,7 @@ from .errors import BriefingError, Problem
 TEMP_PREFIX = ".briefing-tmp-"
 
 
-def _confined(out_root: Path, relative: str) -> Path:
+def confined_path(out_root: Path, relative: str) -> Path:
     """The target path, refused when it or any folder on the way is a link or leads outside out/."""
     rel = Path(relative)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
@@ -40,7 +40,7 @@ def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
     try:
         for relative, data in files.items():
             current = relative
-            target = _confined(out_root, relative)
+            target = confined_path(out_root, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
             staged.append((Path(temp), target))
@@ -55,7 +55,7 @@ def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
             os.replace(temp, target)
             backups[target] = backup
         for directory in {target.parent for _, target in staged}:
-            _fsync_dir(directory)
+            fsync_dir(directory)
     except BaseException as exc:
         _restore(backups)
         for temp, target in staged:
@@ -104,7 +104,7 @@ def write_text(out_root: Path, relative: str, text: str) -> Path:
     return write_files(out_root, {relative: text.encode("utf-8")})[0]
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # pragma: no cover - some filesystems do not open folders
