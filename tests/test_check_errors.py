@@ -109,3 +109,14 @@ def test_failed_build_leaves_previous_outputs_untouched(project) -> None:
     assert project.cli("build").code == 1
     after = {p.name: p.read_bytes() for p in (project.root / "out/2026-W07").iterdir()}
     assert after == before
+
+
+def test_empty_folder_names_both_missing_pieces(tmp_path: Path) -> None:
+    from conftest import run_cli
+    result = run_cli(tmp_path, "build")
+    assert_fails(result, "\n".join([
+        "briefing.yaml: error: no briefing.yaml here; run 'briefing init DIR' to start a "
+        "project, or run briefing in the project folder",
+        "briefs: error: no issues yet; create briefs/<ISSUE>/ with 'briefing new THEME'",
+        "2 errors in 2 files",
+    ]))

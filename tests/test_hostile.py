@@ -262,8 +262,15 @@ def test_unicode_text_builds_and_wraps(factory) -> None:
 
 
 def test_editor_files_are_never_modified(project) -> None:
-    before = {p: p.read_bytes() for p in project.root.rglob("*") if p.is_file()}
-    for args in (("check",), ("build",), ("build", "--force")):
-        project.cli(*args)
-    after = {p: p.read_bytes() for p in before}
-    assert after == before
+    """Only `new` and `init` create files outside out/, and nothing edits an existing one."""
+    def editor_files() -> dict:
+        return {p: p.read_bytes() for p in project.root.rglob("*")
+                if p.is_file() and "out" not in p.relative_to(project.root).parts}
+
+    before = editor_files()
+    for args in (("check",), ("check", "--strict"), ("check", "--format", "json"), ("build",),
+                 ("build", "--force"), ("build", "--all"), ("archive",),
+                 ("archive", "search", "headline"), ("send",), ("schema",)):
+        result = project.cli(*args)
+        assert "Traceback" not in result.err, args
+    assert editor_files() == before

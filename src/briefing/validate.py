@@ -223,7 +223,11 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     problems = Problems()
     config = load_config(project, problems)
     if issue_id is None:
-        issue_id = latest_issue(project)
+        try:
+            issue_id = latest_issue(project)
+        except BriefingError as exc:  # report a missing or broken briefing.yaml as well
+            problems.extend(exc.problems)
+            problems.raise_if_any()
     check_issue_id(project, issue_id)
     meta = _issue_meta(project, issue_id, problems)
     intro = ()
