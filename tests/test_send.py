@@ -459,9 +459,26 @@ def test_sendmail_command_msmtp_per_recipient(news, tmp_path: Path) -> None:
             "address three@example.org not accepted by the server")
     assert [e["recipient"] for e in ledger(news)] == ["one@example.org", "two@example.org"]
     assert ledger(news)[0]["reply"] == "exit 0"
-    # -t would mail the To header (the list address) once per recipient: refused.
-    t = send(news, "--sendmail", f"msmtp --file={rc} -t")
-    assert (t.code, t.err) == (1, (
-        f"--sendmail: error: 'msmtp --file={rc} -t' reads recipients from the message (-t): it "
-        "would also mail the To header once for every recipient (leave out -t; briefing gives "
-        "the command each recipient itself)\n"))
+    # `msmtp -t`, as in the issue: -t is left out (it would also mail the To header, the list,
+    # once per reader) and the dry run says so.
+    t = send(news, "--sendmail", f"msmtp --file={rc} -t", "--force")
+    assert t.code == 0, t.err
+    assert (f"transport:  the command msmtp --file={rc} (message on stdin, one run per "
+            "recipient); -t left out: briefing gives the command each recipient itself, and "
+            "reading them from the message would also mail the To header (the list) once per "
+            "reader") in t.out.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("msmtp") is None,
+                    reason="needs msmtp (installed by .ci/run)")
+def test_sendmail_msmtp_t_delivers_once_per_recipient(news, tmp_path: Path) -> None:
+    with Server() as server:
+        rc = tmp_path / "msmtprc"
+        rc.write_text(f"defaults\nauth off\ntls off\nlogfile\n\naccount default\nhost {HOST}\n"
+                      f"port {server.port}\nfrom news@example.org\n")
+        rc.chmod(0o600)
+        result = send(news, "--sendmail", f"msmtp --file={rc} -t", "--no-dry-run")
+        assert result.code == 0, result.err
+        # each reader once, and the list address in To never
+        assert_one_copy_each(server, news, ["one@example.org", "two@example.org",
+                                            "three@example.org"])

@@ -275,13 +275,19 @@ class SendmailTransport:
 
     argv: list[str]
     timeout: float
+    dropped: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return Path(self.argv[0]).name
 
     def describe(self) -> str:
-        return f"the command {shlex.join(self.argv)} (message on stdin, one run per recipient)"
+        text = f"the command {shlex.join(self.argv)} (message on stdin, one run per recipient)"
+        if self.dropped:
+            text += (f"; {' '.join(self.dropped)} left out: briefing gives the command each "
+                     "recipient itself, and reading them from the message would also mail the "
+                     "To header (the list) once per reader")
+        return text
 
     def open(self) -> None:
         pass
@@ -317,14 +323,14 @@ def sendmail_transport(command: str, timeout: float) -> SendmailTransport:
     if not argv:
         raise BriefingError(Problem("--sendmail", 0, 0, "the command is empty",
                                     "write e.g. --sendmail 'msmtp -a work'"))
-    if any(a in ("-t", "--read-recipients") for a in argv[1:]):
-        raise BriefingError(Problem(
-            "--sendmail", 0, 0, f"'{command}' reads recipients from the message (-t): it would "
-                                "also mail the To header once for every recipient",
-            "leave out -t; briefing gives the command each recipient itself"))
+    # `msmtp -t` / `sendmail -t` read recipients from the headers *in addition* to those on
+    # the command line: with To set to the list, every run would also mail the list. The
+    # command is still the right tool, so -t is left out (and the dry run says so).
+    dropped = tuple(a for a in argv[1:] if a in ("-t", "--read-recipients"))
+    argv = [argv[0]] + [a for a in argv[1:] if a not in ("-t", "--read-recipients")]
     if shutil.which(argv[0]) is None:
         raise BriefingError(Problem("--sendmail", 0, 0, f"command '{argv[0]}' not found"))
-    return SendmailTransport(argv, timeout)
+    return SendmailTransport(argv, timeout, dropped)
 
 
 # ---------------------------------------------------------------------------------------------
