@@ -55,6 +55,8 @@ class Site:
                     site.stop.wait(0.2)  # long enough for requests to overlap
                 if path == "/nohead" and self.command == "HEAD":
                     return self.send(405)
+                if path == "/bot" and self.command == "HEAD":  # a bot filter that hates HEAD
+                    return self.send(403)
                 redirects = {"/old": (301, "/ok"), "/chain": (308, "/temp"),
                              "/temp": (302, "/ok")}
                 if path in redirects:
@@ -128,10 +130,20 @@ def test_statuses_redirects_and_timeouts(tmp_path: Path, site: Site) -> None:
     assert result.out == ("checked 8 links in 2026-W07 (0 from cache): 3 ok, 2 moved, "
                           "3 broken\n")
     assert "Traceback" not in result.err
-    # HEAD first; GET only where HEAD was refused; a HEAD stays a HEAD through redirects.
+    # HEAD first; a GET confirms any error to a HEAD before a link is called broken; a HEAD
+    # stays a HEAD through redirects.
     assert sorted(site.log) == sorted(
-        [("HEAD", p) for p in PATHS] + [("GET", "/nohead"), ("HEAD", "/ok"), ("HEAD", "/ok"),
+        [("HEAD", p) for p in PATHS] + [("GET", "/nohead"), ("GET", "/missing"),
+                                        ("GET", "/error"), ("HEAD", "/ok"), ("HEAD", "/ok"),
                                         ("HEAD", "/temp"), ("HEAD", "/ok")])
+
+
+def test_a_head_refused_with_403_is_confirmed_by_get(tmp_path: Path, site: Site) -> None:
+    project = local_project(tmp_path, site, [site.base + "/bot"])
+    result = project.cli("links", "--timeout", "5")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == "checked 2 links in 2026-W07 (0 from cache): 2 ok, 0 moved, 0 broken\n"
+    assert [r for r in site.log if r[1] == "/bot"] == [("HEAD", "/bot"), ("GET", "/bot")]
 
 
 def test_rerun_uses_the_cache_for_working_links(tmp_path: Path, site: Site) -> None:
@@ -147,13 +159,14 @@ def test_rerun_uses_the_cache_for_working_links(tmp_path: Path, site: Site) -> N
     assert second.code == 1
     assert second.out == "checked 4 links in 2026-W07 (3 from cache): 2 ok, 1 moved, 1 broken\n"
     assert second.err == first.err  # the moved link is still reported, from the cache
-    assert site.log == [("HEAD", "/missing")]  # a broken link is always checked again
+    # a broken link is always checked again
+    assert site.log == [("HEAD", "/missing"), ("GET", "/missing")]
     site.log.clear()
     assert project.cli("links", "--no-cache", "--timeout", "5").code == 1
-    assert len(site.log) == 6  # ok, old -> ok, nohead (HEAD, GET), missing
+    assert len(site.log) == 7  # ok, old -> ok, nohead (HEAD, GET), missing (HEAD, GET)
     site.log.clear()
     assert project.cli("links", "--cache-hours", "0", "--timeout", "5").code == 1
-    assert len(site.log) == 6  # every entry is too old
+    assert len(site.log) == 7  # every entry is too old
 
 
 def test_all_links_working(tmp_path: Path, site: Site) -> None:

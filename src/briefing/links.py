@@ -23,8 +23,9 @@ from .model import Issue, Origin
 CACHE_FILE = ".linkcache.json"
 CACHE_VERSION = 1
 USER_AGENT = "briefing-links/0.1 (newsletter link check)"
-# 405 Method Not Allowed and 501 Not Implemented are how servers say "no HEAD here".
-HEAD_REFUSED = (405, 501)
+# 405 Method Not Allowed and 501 Not Implemented are how servers say "no HEAD here"; many
+# others (CDNs, bot filters) answer a HEAD with 403, 404 or 5xx for a page a GET opens. So any
+# error to a HEAD is confirmed with a GET before a link is called broken.
 PERMANENT = (301, 308)
 
 
@@ -91,14 +92,13 @@ def _request(url: str, method: str, timeout: float) -> tuple[int, list[tuple[int
 
 
 def check_url(url: str, timeout: float) -> LinkResult:
-    """HEAD, then GET if HEAD is refused; 4xx/5xx, timeouts and connection errors are broken."""
+    """HEAD, then GET if HEAD gets an error; 4xx/5xx to the GET, timeouts and connection errors
+    are broken."""
     chain: list[tuple[int, str]] = []
     try:
         try:
             status, chain = _request(url, "HEAD", timeout)
-        except urllib.error.HTTPError as exc:
-            if exc.code not in HEAD_REFUSED:
-                raise
+        except urllib.error.HTTPError:
             status, chain = _request(url, "GET", timeout)
     except urllib.error.HTTPError as exc:
         chain = getattr(exc, "chain", chain)
