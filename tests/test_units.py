@@ -109,3 +109,15 @@ def test_scalar_and_seq_describe_themselves() -> None:
     node = parse_yaml("- 1\n", "f.yaml")
     assert isinstance(node, Seq) and isinstance(node.items[0], Scalar)
     assert node.describe() == "a list" and node.items[0].describe() == "a number"
+
+
+def test_stat_values_are_grouped_and_free_of_float_noise() -> None:
+    from briefing.model import Stat
+    from briefing.render.text import format_value, stat_lines
+    assert [format_value(Stat("x", v, u)) for v, u in
+            [(69, "%"), (1250000, "viewers"), (3.5, "s"), (0.1 + 0.2, "")]] == [
+        "69%", "1,250,000 viewers", "3.5 s", "0.3"]
+    assert stat_lines((Stat("China", 69, "%"), Stat("United States", 35, "%"))) == [
+        "China          ██████████████████████████████ 69%",
+        "United States  ███████████████ 35%",
+    ]

@@ -60,7 +60,9 @@ def stat_lines(stats: tuple[Stat, ...], indent: str = "") -> list[str]:
 
 
 def format_value(stat: Stat) -> str:
-    value = f"{stat.value:g}" if isinstance(stat.value, float) else str(stat.value)
+    """'69%', '1,250,000 viewers', '3.5 s': thousands grouped, no float noise, locale-free."""
+    number = stat.value
+    value = f"{number:,}" if isinstance(number, int) else f"{number:,.12g}"
     unit = stat.unit
     return f"{value}{unit}" if unit in ("%", "‰") or not unit else f"{value} {unit}"
 
