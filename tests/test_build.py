@@ -71,7 +71,8 @@ def test_digest_is_plain_wrapped_text(factory) -> None:
     assert "贾樟柯" in digest
     assert "<" not in digest and "&amp;" not in digest and "&#" not in digest
     assert "**" not in digest and "*emphasis*" not in digest and "](" not in digest
-    assert "linked source [2]" in digest
+    # an inline link is numbered where it stands, and the summary ends with all its sources
+    assert "linked source [2]. [2]\n" in digest
     # heading underlined to its width
     assert "Industry\n========\n" in digest
 

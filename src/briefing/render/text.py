@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..model import Code, Emphasis, Issue, Item, Link, Span, Stat, Strong, Text
-from ..references import inline_links, item_numbers
+from ..references import item_numbers
 from .wrap import width, wrap
 
 WIDTH = 72
@@ -70,9 +70,9 @@ def format_value(stat: Stat) -> str:
 def _item(item: Item, numbers: dict[str, int]) -> list[str]:
     indent = "  "
     lines = wrap(item.headline, WIDTH, "• ", indent)
-    # Sources already cited by an inline link are not repeated after the summary.
-    cited = {numbers[link.url] for link in inline_links(item.summary)}
-    refs = " ".join(f"[{n}]" for n in item_numbers(item, numbers) if n not in cited)
+    # Every summary ends with the numbers of all the item's sources, even one already cited
+    # inline: a reader scanning for "where is this from" finds the answer in one place.
+    refs = " ".join(f"[{n}]" for n in item_numbers(item, numbers))
     summary = spans_to_text(item.summary, numbers)
     paragraphs = [p for p in summary.split("\n") if p.strip()]
     if refs:
