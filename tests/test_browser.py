@@ -149,7 +149,7 @@ def test_logo_loads_with_alt_text(built) -> None:
 def test_chart_values_are_printed(built) -> None:
     _, _, captures = built
     words = [t["text"] for t in captures[View(375, False)].metrics["texts"]]
-    assert "1250000 viewers" in words and "10 viewers" in words
+    assert "1,250,000 viewers" in words and "10 viewers" in words
 
 
 def test_design_survives_clients_that_strip_style_blocks(built, tmp_path: Path) -> None:
