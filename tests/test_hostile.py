@@ -110,7 +110,7 @@ def test_dangerous_link_targets_are_refused(factory, target: str, message: str) 
     ("summary", '"a\\u0085b"', "'summary' must not contain control character U+0085"),
 ])
 def test_control_characters_are_refused(factory, field: str, value: str, message: str) -> None:
-    brief = f"""\
+    brief = """\
 items:
   - headline: H
     summary: S
@@ -122,7 +122,6 @@ items:
 """.replace(f"    {field}: {field[0].upper()}\n", f"    {field}: {value}\n").replace(
         f"  - {field}: {field[0].upper()}\n", f"  - {field}: {value}\n")
     line = {"headline": 2, "summary": 3, "why": 4}[field]
-    col = 7 + len(field) + 2 + (2 if field == "headline" else 0)
     col = {"headline": 15, "summary": 14, "why": 10}[field]
     project = factory(briefs={"industry.yaml": brief})
     assert_refused(project.cli("check"),

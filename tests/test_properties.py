@@ -6,7 +6,6 @@ import json
 import os
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
 from .errors import BriefingError, Problem, Problems
-from .load import Map, Node, Scalar, Seq, load_yaml, relative
+from .load import Map, Node, Scalar, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
 from .model import (Brand, Config, Issue, Item, LintSettings, Origin, Section, SmtpSettings,
                     Source, Stat, Theme)
@@ -171,7 +170,7 @@ def _issue_meta(project: Project, issue_id: str, problems: Problems) -> dict:
     shown = project.show(path)
     if path.exists():
         node = _load(project, path, problems)
-        if isinstance(node, Map) or node is not None:
+        if node is not None:
             values = schema.ISSUE.check(node, problems, ISSUE_FILE)
             if values is not INVALID:
                 meta.update(values)
