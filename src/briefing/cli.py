@@ -30,10 +30,6 @@ def _run(action):
         raise typer.Exit(1) from None
 
 
-def _size(n: int) -> str:
-    return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
-
-
 @app.command()
 def build(issue: Optional[str] = ISSUE_ARG,
           force: bool = typer.Option(False, "--force", help="Rebuild an issue that was sent."),
@@ -82,14 +78,14 @@ def _screenshots(project, issue_id: str) -> None:
 
 def _report_build(result) -> None:
     """The one-line summary of a built issue, and a warning if Gmail would clip it."""
-    from .render.html import size_warning
+    from .render.html import size_text, size_warning
 
     counts = ", ".join(f"{s.theme.id} {len(s.items)}" for s in result.issue.sections)
     html = result.sizes["email.html"]
     typer.echo(f"built {result.issue.id} ({result.issue.date}): {len(result.issue.items)} items "
-               f"({counts}); email.html {_size(html)}, digest.txt "
-               f"{_size(result.sizes['digest.txt'])}, message.eml "
-               f"{_size(result.sizes['message.eml'])} -> out/{result.issue.id}/")
+               f"({counts}); email.html {size_text(html)}, digest.txt "
+               f"{size_text(result.sizes['digest.txt'])}, message.eml "
+               f"{size_text(result.sizes['message.eml'])} -> out/{result.issue.id}/")
     warning = size_warning(result.issue.id, html)
     if warning:
         typer.echo(warning.format(), err=True)
