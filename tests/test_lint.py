@@ -273,3 +273,24 @@ def test_brand_contrast_and_email_size_are_lint_warnings(factory) -> None:
     assert [p["rule"] for p in data["problems"]] == ["brand-contrast"]
     project.write("briefing.yaml", config + "lint:\n  disable: [brand-contrast]\n")
     assert project.cli("check").err == ""
+
+
+def test_files_that_are_not_read_are_named(factory) -> None:
+    """Nothing an editor wrote is silently left out: a brief saved under the wrong name is
+    warned about, and an upper-case .YAML is read like .yaml."""
+    from conftest import BRIEF
+    project = factory(briefs={"industry.yaml": BRIEF,
+                              "ethics.YAML": BRIEF.replace("First headline", "Shouting suffix").replace(
+                                  "example.org/a", "example.org/b"),
+                              "policy.yaml.txt": BRIEF, "notes/draft.yaml": BRIEF})
+    result = project.cli("check")
+    assert result.code == 0, result.err
+    assert result.err.splitlines() == [
+        "briefs/2026-W07/notes: warning: this folder is not read: only *.yaml and *.yml files "
+        "in briefs/2026-W07/ are briefs (rename it to .yaml if it is a brief) [unread-file]",
+        "briefs/2026-W07/policy.yaml.txt: warning: this file is not read: only *.yaml and *.yml "
+        "files in briefs/2026-W07/ are briefs (rename it to .yaml if it is a brief) "
+        "[unread-file]",
+    ]
+    assert project.cli("build").code == 0
+    assert "Shouting suffix" in (project.root / "out/2026-W07/digest.txt").read_text()

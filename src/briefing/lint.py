@@ -163,6 +163,7 @@ class _Linter:
             self.url_shape(use)
         self.placeholders()
         self.empty_themes()
+        self.unread_files()
         self.publishers()
         self.email()
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
@@ -311,6 +312,15 @@ class _Linter:
                 self.warn(where, "empty-theme",
                           f"theme '{theme.id}' has no items in {self.issue.id}",
                           f"add a brief with 'briefing new {theme.id} --issue {self.issue.id}'")
+
+    def unread_files(self) -> None:
+        from .validate import unread_files
+        for path in unread_files(self.project, self.issue.id):
+            kind = "folder" if path.is_dir() else "file"
+            self.warn(Origin(self.project.show(path), 0, 0), "unread-file",
+                      f"this {kind} is not read: only *.yaml and *.yml files in "
+                      f"briefs/{self.issue.id}/ are briefs",
+                      "rename it to .yaml if it is a brief")
 
     def publishers(self) -> None:
         """Citations per publisher (each item counts a source once), against the share limit."""

@@ -17,4 +17,5 @@ RULES: dict[str, str] = {
     "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",
     "brand-contrast": "a brand colour below WCAG AA contrast (4.5:1) on its background",
     "html-size": "an email over Gmail's 102 KB clip limit",
+    "unread-file": "a file in the issue folder that is not read (not *.yaml or *.yml)",
 }

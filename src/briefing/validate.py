@@ -210,11 +210,23 @@ def latest_issue(project: Project) -> str:
     return max(dated)[1]
 
 
+def is_brief(path: Path) -> bool:
+    """A brief is any visible *.yaml or *.yml file (any case) other than issue.yaml."""
+    return (path.suffix.lower() in (".yaml", ".yml") and path.name.lower() != ISSUE_FILE
+            and not path.name.startswith(".") and not path.is_dir())
+
+
 def brief_files(project: Project, issue_id: str) -> list[Path]:
     folder = project.briefs / issue_id
+    return sorted(p for p in folder.iterdir() if is_brief(p))
+
+
+def unread_files(project: Project, issue_id: str) -> list[Path]:
+    """Visible files and folders in an issue folder that are neither briefs nor issue.yaml:
+    `check` warns about them, so a brief saved as ethics.yaml.txt is not silently left out."""
+    folder = project.briefs / issue_id
     return sorted(p for p in folder.iterdir()
-                  if p.suffix in (".yaml", ".yml") and p.name != ISSUE_FILE
-                  and not p.name.startswith("."))
+                  if not p.name.startswith(".") and not is_brief(p) and p.name != ISSUE_FILE)
 
 
 def load_issue(project: Project, issue_id: str | None = None) -> Issue:
