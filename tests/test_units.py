@@ -121,3 +121,12 @@ def test_stat_values_are_grouped_and_free_of_float_noise() -> None:
         "China          ██████████████████████████████ 69%",
         "United States  ███████████████ 35%",
     ]
+
+
+def test_dates_are_spelled_out_without_the_locale() -> None:
+    import datetime as dt
+
+    from briefing.dates import day_month_year, long_date, short_date
+    date = dt.date(2026, 2, 13)
+    assert (long_date(date), day_month_year(date), short_date(date)) == (
+        "Friday 13 February 2026", "13 February 2026", "13\u00a0Feb\u00a02026")

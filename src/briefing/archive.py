@@ -323,7 +323,8 @@ def render_feed(entries: list[Entry], out: Path) -> bytes:
 
 def render_toc(entries: list[Entry]) -> str:
     """out/archive.txt: every issue's date, title and headlines, wrapped like the digest."""
-    from .render.text import RULE, THIN_RULE, WIDTH, long_date
+    from .dates import long_date
+    from .render.text import RULE, THIN_RULE, WIDTH
     from .render.wrap import wrap
 
     newsletter = entries[0].newsletter

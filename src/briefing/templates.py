@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from functools import lru_cache
 from pathlib import Path
 
+from .dates import long_date, short_date
 from .errors import BriefingError, Problem
 from .model import Code, Emphasis, Link, Span, Stat, Strong, Text
 from .schema import COLOUR
@@ -63,15 +63,6 @@ def split_paragraphs(spans: tuple[Span, ...]) -> list[tuple[Span, ...]]:
         else:
             paragraphs[-1].append(span)
     return [tuple(p) for p in paragraphs if p]
-
-
-def long_date(date: dt.date) -> str:
-    return f"{date:%A} {date.day} {date:%B %Y}"
-
-
-def short_date(date: dt.date) -> str:
-    """'9 Feb 2026', with no-break spaces: a date never wraps across lines."""
-    return f"{date.day}\u00a0{date:%b}\u00a0{date.year}"
 
 
 def bars(stats: tuple[Stat, ...]) -> list[dict]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
+from .dates import day_month_year
 from .errors import BriefingError, Problem, Problems
 from .load import Map, Node, Scalar, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
@@ -192,7 +193,7 @@ def _default_title(issue_id: str, date: dt.date | None) -> str:
     if week:
         return f"Week {int(week.group(2))}, {week.group(1)}"
     if date is not None:
-        return f"{date.day} {date:%B %Y}"
+        return day_month_year(date)
     return issue_id
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
+from ..dates import day_month_year, long_date
 from ..model import Code, Emphasis, Issue, Item, Link, Span, Stat, Strong, Text
 from ..references import item_numbers
 from .wrap import width, wrap
@@ -12,11 +12,6 @@ WIDTH = 72
 RULE = "=" * WIDTH
 THIN_RULE = "-" * WIDTH
 BAR_COLUMNS = 30
-
-
-def long_date(date: dt.date) -> str:
-    """'Friday 13 February 2026': locale-free so output never depends on the machine."""
-    return f"{date:%A} {date.day} {date:%B %Y}"
 
 
 def spans_to_text(spans: tuple[Span, ...], numbers: dict[str, int]) -> str:
@@ -123,7 +118,7 @@ def render_text(issue: Issue) -> str:
         label = f"[{ref.number}] "
         hang = " " * len(label)
         lines.extend(wrap(ref.title, WIDTH, label, hang))
-        detail = ref.publisher + (f", {ref.date.day} {ref.date:%B %Y}" if ref.date else "")
+        detail = ref.publisher + (f", {day_month_year(ref.date)}" if ref.date else "")
         if detail:
             lines.extend(wrap(detail, WIDTH, hang))
         lines.append(hang + ref.url)
