@@ -16,6 +16,7 @@ from .errors import BriefingError, Problem
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 32
 MAX_NODES = 100_000
+DEPTH_MESSAGE = f"nesting deeper than {MAX_DEPTH} levels"
 
 try:  # libyaml's parser is several times faster; both give the same events and marks
     _Loader = yaml.CSafeLoader
@@ -116,6 +117,35 @@ def load_yaml(path: Path, display: str) -> Node | None:
 
 def parse_yaml(text: str, display: str) -> Node | None:
     """Build nodes from parser events: no aliases, no duplicate keys, bounded depth and size."""
+    try:
+        return _parse(text, display, _Loader)
+    except _ParserDepthError as exc:
+        # PyYAML 6.0.4's libyaml stops deep flow nesting (~1,000 `[`) with its own "exceeded
+        # maximum nesting depth" while it reads ahead, before our event-level check sees level
+        # 33. The pure-Python parser has no such limit and emits events as it goes: rerun it
+        # on the text up to that point, so the same input gets the same message, at the line
+        # and column where level 33 opens, whatever the PyYAML/libyaml version.
+        try:
+            _parse(text[: exc.index], display, yaml.SafeLoader)
+        except BriefingError as located:
+            if located.problems[0].message == DEPTH_MESSAGE:
+                raise
+        # Not located (the prefix ended in a syntax error first): still our words, at
+        # libyaml's place.
+        where = exc.error.problems[0]
+        raise BriefingError(Problem(display, where.line, where.col, DEPTH_MESSAGE)) from None
+
+
+class _ParserDepthError(Exception):
+    """libyaml's own depth limit, to be located by the pure-Python parser."""
+
+    def __init__(self, index: int, error: BriefingError) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
+def _parse(text: str, display: str, loader: type) -> Node | None:
 
     def mark(event: yaml.Event) -> Mark:
         return Mark(display, event.start_mark.line + 1, event.start_mark.column + 1)
@@ -155,7 +185,7 @@ def parse_yaml(text: str, display: str) -> Node | None:
             top[1] = None
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=loader):
             kind_of = type(event)
             if kind_of is Scalar_ or kind_of is Seq_ or kind_of is Map_:
                 if event.anchor:
@@ -179,7 +209,7 @@ def parse_yaml(text: str, display: str) -> Node | None:
                        event)
             elif kind_of is Seq_ or kind_of is Map_:
                 if len(stack) >= MAX_DEPTH:
-                    raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
+                    raise fail(event, DEPTH_MESSAGE)
                 container: Node = (Seq([], mark(event)) if kind_of is Seq_
                                    else Map([], mark(event)))
                 attach(container, event)
@@ -201,7 +231,10 @@ def parse_yaml(text: str, display: str) -> Node | None:
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.context_mark and exc.problem:
             problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
-        raise BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}")) from None
+        error = BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}"))
+        if m is not None and "maximum nesting depth" in (exc.problem or ""):
+            raise _ParserDepthError(m.index, error) from None
+        raise error from None
     except yaml.reader.ReaderError as exc:  # a control character: report where it is
         before = text[: exc.position]
         line, col = before.count("\n") + 1, exc.position - before.rfind("\n")
