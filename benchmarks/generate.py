@@ -46,7 +46,8 @@ def _item(issue: int, n: int, date: dt.date) -> str:
             f"{stat}")
 
 
-def generate(root: Path, items: int, issues: int = 1, start: dt.date = dt.date(2026, 1, 5)) -> list[str]:
+def generate(root: Path, items: int, issues: int = 1,
+             start: dt.date = dt.date(2026, 1, 5)) -> list[str]:
     """Write a project at root; return its issue ids (ISO weeks, oldest first)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "briefing.yaml").write_text(CONFIG, encoding="utf-8")

@@ -1,6 +1,6 @@
 """Benchmark runner: whole-process timings (median, min-max) with A/B pairs run in alternation.
 
-    python benchmarks/run.py            # full run (installs the Node mjml CLI into benchmarks/.work)
+    python benchmarks/run.py            # full run (installs Node's mjml CLI in benchmarks/.work)
     python benchmarks/run.py --smoke    # a few runs at small sizes; what CI runs
 
 Prints a Markdown table; `--output FILE` also writes it.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import platform
 import shutil
@@ -110,8 +111,8 @@ def node_mjml() -> list[str] | None:
 def machine() -> str:
     cores = os.cpu_count()
     try:
-        kb = next(int(line.split()[1]) for line in open("/proc/meminfo")
-                  if line.startswith("MemTotal"))
+        with open("/proc/meminfo") as meminfo:
+            kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
         memory = f"{kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration):
         memory = "unknown"
@@ -181,7 +182,7 @@ def main() -> int:
             target)
     # Marginal cost per item between consecutive sizes: constant when cost grows linearly.
     marginal = [(b_items, (t_b - t_a) / (b_items - a_items) * 1e6)
-                for (a_items, t_a), (b_items, t_b) in zip(per_item, per_item[1:])]
+                for (a_items, t_a), (b_items, t_b) in itertools.pairwise(per_item)]
 
     # 4. archive over many issues
     root = WORK / f"archive-{archive_issues}"

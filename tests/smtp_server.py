@@ -119,7 +119,7 @@ class Server:
     def url(self) -> str:
         return f"smtp://{HOST}:{self.port}"
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.controller.start()
         return self
 

@@ -550,8 +550,8 @@ def test_search_without_a_match_exits_1(searchable) -> None:
 # --- earlier citations, for the lint rule that warns about a source cited before ----------------
 
 def test_earlier_citations(searchable) -> None:
-    from briefing.archive import earlier_citations
-    from briefing.validate import Project
+    from briefing.content.validate import Project
+    from briefing.publish.issues import earlier_citations
 
     project = Project(searchable.root)
     assert earlier_citations(project, "2026-W07") == {}

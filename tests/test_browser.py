@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from briefing.browser import VIEWS, View, capture
-from briefing.colours import contrast, parse
+from briefing.editorial.browser import VIEWS, View, capture
+from briefing.render.colours import contrast, parse
 from conftest import BRIEF, CONFIG, ISSUE, make_project
 
 OUT = "out/2026-W07"
@@ -109,7 +109,7 @@ def test_no_sideways_scrolling_and_every_headline_visible(built, view: View) -> 
     assert [h["tag"] for h in headings] == ["h1", "h2", "h3", "h2", "h3"]
     assert c.hidden_headlines == []
     for h in headings:
-        assert h["box"]["height"] > 0 and 0 <= h["box"]["left"] and h["box"]["right"] <= view.width
+        assert h["box"]["height"] > 0 and h["box"]["left"] >= 0 and h["box"]["right"] <= view.width
     # every text stays inside the viewport, the unbreakable word too
     assert all(t["right"] <= view.width + 0.5 for t in c.metrics["texts"])
 

@@ -1,4 +1,4 @@
-"""Every kind of bad input gives one clear compiler-style line through the real CLI, and no output."""
+"""Every kind of bad input gives one clear compiler-style line through the real CLI, no output."""
 
 from __future__ import annotations
 

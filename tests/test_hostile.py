@@ -155,7 +155,7 @@ def test_encoded_newline_in_issue_title_is_refused(factory) -> None:
 def test_alias_bomb_is_refused(factory) -> None:
     bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
         f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
-        for p, c in zip("abcdefgh", "bcdefghi"))
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     project = factory(briefs={"industry.yaml": bomb})
     assert_refused(project.cli("check"), "briefs/2026-W07/industry.yaml:1:4: error: YAML "
                                          "anchors (&a) are not allowed; write the value out")

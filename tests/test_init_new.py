@@ -35,7 +35,8 @@ def test_init_makes_a_project_that_builds_at_once(tmp_path: Path) -> None:
     week = weeks[0]
     assert files(root) == [f.format(week=week) for f in INIT_FILES]
     assert (root / "templates").is_dir() and not any((root / "templates").iterdir())
-    assert result.out.splitlines()[-1] == f"next: cd news && briefing check && briefing build {week}"
+    assert result.out.splitlines()[-1] == (f"next: cd news && briefing check && briefing build "
+                                           f"{week}")
     assert "name: \"Weekly Frames\"" in (root / "briefing.yaml").read_text()
     # Clean: no errors, and not even a warning.
     check = run_cli(root, "check", "--strict")

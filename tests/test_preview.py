@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from briefing.editorial.browser import find_chromium
 from conftest import BRIEF, ProjectFactory
-
-from briefing.browser import find_chromium
 
 CHROMIUM = find_chromium()
 
@@ -84,7 +83,7 @@ def wait_until(check, what: str, timeout: float = 20):
 def chromium(tmp_path: Path):
     """A page in a real headless Chromium (briefing.browser: DevTools over a pipe, fresh profile,
     and offline: nothing but 127.0.0.1 resolves)."""
-    from briefing.browser import Browser
+    from briefing.editorial.browser import Browser
     with Browser(offline=True, profile_parent=tmp_path) as browser:
         yield browser.new_page()
 
@@ -108,7 +107,8 @@ def test_the_page_follows_edits_without_a_reload(project, preview_of, chromium) 
     brief = project.root / "briefs/2026-W07/industry.yaml"
     brief.write_text(BRIEF.replace("First headline", "A headline written just now"))
     for frame in ("desktop", "mobile", "digest"):
-        wait_until(lambda: "A HEADLINE WRITTEN JUST NOW" in chromium.evaluate(frame_text(frame)).upper(),
+        wait_until(lambda frame=frame: "A HEADLINE WRITTEN JUST NOW"
+                   in chromium.evaluate(frame_text(frame)).upper(),
                    f"the new headline in the {frame} frame")
     assert chromium.evaluate("window.sameDocument") is True
 

@@ -59,13 +59,14 @@ def test_print_one_or_all() -> None:
     assert sorted(everything) == ["brief", "config", "issue"]
     assert everything["config"]["$schema"] == "http://json-schema.org/draft-07/schema#"
     bad = run_cli(REPO, "schema", "briefs")
-    assert bad.code == 1
-    assert bad.err == ("schema: error: 'briefs' is not a format; formats: brief, config, issue, "
-                       "all (did you mean 'brief'?)\n")
+    assert bad.code == 2  # a usage error, from the declared choices
+    assert bad.err.endswith("Error: Invalid value for '[WHICH]': 'briefs' is not one of 'all', "
+                            "'brief', 'config', 'issue'.\n"), bad.err
 
 
 @pytest.mark.parametrize("path", sorted(
-    p.relative_to(REPO).as_posix() for p in [REPO / "briefing.yaml", *REPO.glob("briefs/*/*.yaml")]))
+    p.relative_to(REPO).as_posix()
+    for p in [REPO / "briefing.yaml", *REPO.glob("briefs/*/*.yaml")]))
 def test_sample_files_validate_and_point_at_their_schema(path: str) -> None:
     text = (REPO / path).read_text(encoding="utf-8")
     first = text.splitlines()[0]
@@ -95,7 +96,8 @@ def test_bad_brief_is_rejected() -> None:
         "items/0: additionalProperties",
     ]
     assert errors("brief", "items: []\n") == ["items: minItems"]
-    assert errors("brief", "theme: Not A Slug\nitems: []\n") == ["items: minItems", "theme: pattern"]
+    assert errors("brief", "theme: Not A Slug\nitems: []\n") == ["items: minItems",
+                                                                  "theme: pattern"]
 
 
 def test_bad_config_is_rejected() -> None:

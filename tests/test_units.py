@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from briefing.content.load import Map, Scalar, Seq, parse_yaml
+from briefing.content.markdown import LinkTargetError, parse_inline, plain_text
+from briefing.content.model import Code, Emphasis, Link, Strong, Text
+from briefing.content.schema import check_url, parse_mailbox
 from briefing.errors import BriefingError
-from briefing.load import Map, Scalar, Seq, parse_yaml
-from briefing.markdown import LinkTargetError, parse_inline, plain_text
-from briefing.model import Code, Emphasis, Link, Strong, Text
 from briefing.render.wrap import width, wrap
-from briefing.schema import check_url, parse_mailbox
 
 
 def ok_url(url: str) -> str:
@@ -30,9 +30,12 @@ def test_loader_keeps_marks_and_source_text() -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a: 1\na: 2\n", "f.yaml:2:1: error: duplicate key 'a' (first at line 1); YAML would keep only the last"),
-    ("a: &x 1\nb: *x\n", "f.yaml:1:4: error: YAML anchors (&x) are not allowed; write the value out"),
-    ("a: !!python/object 1\n", "f.yaml:1:4: error: YAML tags (tag:yaml.org,2002:python/object) are not allowed"),
+    ("a: 1\na: 2\n",
+     "f.yaml:2:1: error: duplicate key 'a' (first at line 1); YAML would keep only the last"),
+    ("a: &x 1\nb: *x\n",
+     "f.yaml:1:4: error: YAML anchors (&x) are not allowed; write the value out"),
+    ("a: !!python/object 1\n",
+     "f.yaml:1:4: error: YAML tags (tag:yaml.org,2002:python/object) are not allowed"),
     ("a: 1\n---\nb: 2\n", "f.yaml:2:1: error: only one YAML document per file (found '---')"),
     ("a: \x07\n", "f.yaml:1:4: error: control character U+0007 is not allowed in YAML text"),
     ("[" * 40 + "]" * 40, "f.yaml:1:33: error: nesting deeper than 32 levels"),
@@ -46,7 +49,7 @@ def test_loader_refusals(text: str, message: str) -> None:
 def test_alias_bomb_is_refused_before_expansion() -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        for p, c in zip("abcdefgh", "bcdefghi"))
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     with pytest.raises(BriefingError, match="anchors"):
         parse_yaml(bomb, "f.yaml")
 
@@ -102,7 +105,8 @@ def test_wrap_never_starts_a_line_with_closing_punctuation() -> None:
 def test_wrap_keeps_long_urls_whole_and_no_break_spaces() -> None:
     url = "https://example.org/" + "x" * 100
     assert wrap(f"see {url} now", 40) == ["see", url, "now"]
-    assert wrap("aaaa bbbb Public\u00a0opinion\u00a0(3)", 20) == ["aaaa bbbb", "Public\u00a0opinion\u00a0(3)"]
+    assert wrap("aaaa bbbb Public\u00a0opinion\u00a0(3)", 20) == [
+        "aaaa bbbb", "Public\u00a0opinion\u00a0(3)"]
 
 
 def test_scalar_and_seq_describe_themselves() -> None:
@@ -112,7 +116,7 @@ def test_scalar_and_seq_describe_themselves() -> None:
 
 
 def test_stat_values_are_grouped_and_free_of_float_noise() -> None:
-    from briefing.model import Stat
+    from briefing.content.model import Stat
     from briefing.render.text import format_value, stat_lines
     assert [format_value(Stat("x", v, u)) for v, u in
             [(69, "%"), (1250000, "viewers"), (3.5, "s"), (0.1 + 0.2, "")]] == [
@@ -126,7 +130,7 @@ def test_stat_values_are_grouped_and_free_of_float_noise() -> None:
 def test_dates_are_spelled_out_without_the_locale() -> None:
     import datetime as dt
 
-    from briefing.dates import day_month_year, long_date, short_date
+    from briefing.content.dates import day_month_year, long_date, short_date
     date = dt.date(2026, 2, 13)
     assert (long_date(date), day_month_year(date), short_date(date)) == (
         "Friday 13 February 2026", "13 February 2026", "13\u00a0Feb\u00a02026")

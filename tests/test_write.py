@@ -60,8 +60,8 @@ def changed(project: ProjectFactory) -> None:
 
 def test_fsync_failing_on_the_second_file_leaves_previous_outputs(project) -> None:
     assert project.cli("build").code == 0
-    # twice: the second run finds out/ and fills out/.cache, so the failing run counts
-    # only the writes of outputs
+    # twice: the second run finds the compiled templates in the user cache, so the failing
+    # run counts only the writes of outputs
     assert project.cli("build").code == 0
     before = snapshot(project.root / OUT, ISSUE_FILES)
     archive_before = snapshot(project.root / "out", ARCHIVE_FILES)
@@ -81,12 +81,12 @@ def test_fsync_failing_on_the_second_file_leaves_previous_outputs(project) -> No
 
 
 def test_rename_failing_midway_puts_the_previous_outputs_back(tmp_path: Path) -> None:
-    """A rename failing after others succeeded restores those from their hard-linked old versions."""
+    """A rename failing after others succeeded restores those from their hard-linked old copies."""
     project = make_project(tmp_path / "news")
     twin = make_project(tmp_path / "twin")  # the same edit built cleanly, to know the new bytes
     assert project.cli("build").code == 0
-    # twice: the second run finds out/ and fills out/.cache, so the failing run counts
-    # only the writes of outputs
+    # twice: the second run finds the compiled templates in the user cache, so the failing
+    # run counts only the writes of outputs
     assert project.cli("build").code == 0
     old = snapshot(project.root / OUT, ISSUE_FILES)
     changed(project)
@@ -108,8 +108,8 @@ def test_archive_write_failing_keeps_previous_archive(project) -> None:
     project.write("briefs/2026-W09/issue.yaml", "title: Another issue\ndate: 2026-02-27\n")
     project.write("briefs/2026-W09/industry.yaml", BRIEF)
     assert project.cli("build", "--all").code == 0
-    # twice: the second run finds out/ and fills out/.cache, so the failing run counts
-    # only the writes of outputs
+    # twice: the second run finds the compiled templates in the user cache, so the failing
+    # run counts only the writes of outputs
     assert project.cli("build", "--all").code == 0
     before = snapshot(project.root / "out", ARCHIVE_FILES)
     (project.root / "out/2026-W09/issue.json").unlink()  # the next archive lists one issue

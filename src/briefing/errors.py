@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import typer
+
+# Click's own exception base, whichever Click Typer runs on: Typer 0.26 and later carry their
+# own copy of Click (typer._click), earlier ones use the click package. Typer exports only its
+# subclasses, so take the base from one of them rather than importing a private module.
+_ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -29,16 +37,23 @@ class Problem:
         return text
 
 
-class BriefingError(Exception):
-    """Raised for any problem the user can fix; the CLI prints it and exits 1."""
+class BriefingError(_ClickException):  # type: ignore[misc,valid-type]  # base found at run time
+    """Any problem the user can fix. Click prints it (every problem, then a count) on stderr and
+    exits 1, as mkdocs does with MkDocsException: no command catches it to do that job."""
 
-    def __init__(self, problems: "Problem | list[Problem] | str") -> None:
+    exit_code = 1
+
+    def __init__(self, problems: Problem | list[Problem] | str) -> None:
         if isinstance(problems, str):
             problems = [Problem(path="briefing", message=problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
         super().__init__(self.report())
+
+    def show(self, file: object = None) -> None:
+        # Click's default prefixes "Error: "; ours are compiler-style lines already.
+        typer.echo(self.report(), err=True)
 
     def report(self) -> str:
         lines = [p.format() for p in self.problems]
@@ -63,7 +78,7 @@ class Problems:
     def add(self, path: str, line: int, col: int, message: str, hint: str = "") -> None:
         self.items.append(Problem(path, line, col, message, hint))
 
-    def extend(self, problems: "list[Problem]") -> None:
+    def extend(self, problems: list[Problem]) -> None:
         self.items.extend(problems)
 
     def __bool__(self) -> bool:

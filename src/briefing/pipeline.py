@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
+from .content.model import Issue
+from .content.validate import Project, load_issue
+from .deliver.ledger import LEDGER
 from .errors import BriefingError, Problem
-from .model import Issue
-from .validate import Project, load_issue
+from .render.issue import Rendered, render_issue
 
 if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
-    from .archive import ArchiveResult
+    from .publish.archive import ArchiveResult
 
-LEDGER = "sent.jsonl"
-OUTPUTS = ("email.html", "digest.txt", "message.eml", "issue.json")
-
-
-@dataclass(frozen=True)
-class Rendered:
-    issue: Issue
-    files: dict[str, bytes]  # name within out/<ISSUE>/ -> bytes
 
 
 @dataclass(frozen=True)
@@ -30,32 +25,14 @@ class BuildResult:
     issue: Issue
     paths: list[Path]
     sizes: dict[str, int]
-    archive: "ArchiveResult | None" = None  # the refreshed index, feed and archive.txt
+    archive: ArchiveResult | None = None  # the refreshed index, feed and archive.txt
 
 
 @dataclass(frozen=True)
 class BuildAllResult:
     built: list[BuildResult]
     frozen: list[str]  # sent issues left alone
-    archive: "ArchiveResult | None" = None
-
-
-def render_issue(project: Project, issue: Issue) -> Rendered:
-    """Every output of one issue, in memory (pure: nothing is written)."""
-    from .render.eml import render_eml
-    from .render.html import render_html
-    from .render.json import render_json
-    from .render.text import render_text
-
-    templates = project.root / "templates"
-    html = render_html(issue, templates)
-    text = render_text(issue)
-    return Rendered(issue, {
-        "email.html": html.encode("utf-8"),
-        "digest.txt": text.encode("utf-8"),
-        "message.eml": render_eml(issue, text, html),
-        "issue.json": render_json(issue).encode("utf-8"),
-    })
+    archive: ArchiveResult | None = None
 
 
 def is_frozen(project: Project, issue_id: str) -> bool:
@@ -90,10 +67,10 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
             f"issue {issue.id} has been sent, so its outputs are frozen",
             f"rebuild anyway with 'briefing build {issue.id} --force'"))
     rendered = render_issue(project, issue)
-    from .write import write_files
+    from .publish.write import write_files
     paths = write_files(project.out, {f"{issue.id}/{name}": data
                                       for name, data in rendered.files.items()})
-    from .archive import refresh
+    from .publish.archive import refresh
     return BuildResult(issue, paths, {n: len(d) for n, d in rendered.files.items()},
                        refresh(project))
 
@@ -110,8 +87,8 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     them; only when none has any is anything written, in one write_files call, then the
     archive is refreshed once. So an invalid issue never leaves half the set rebuilt.
     """
-    from .validate import issue_ids
-    from .write import write_files
+    from .content.validate import issue_ids
+    from .publish.write import write_files
 
     ids = issue_ids(project)
     if not ids:
@@ -134,6 +111,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     paths = write_files(project.out, files) if files else []
     built = [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
                          {n: len(d) for n, d in r.files.items()}) for r in rendered]
-    from .archive import built_issues, refresh
+    from .publish.archive import refresh
+    from .publish.issues import built_issues
     archive = refresh(project) if built_issues(project)[0] else None  # all frozen, none built
     return BuildAllResult(built, frozen, archive)

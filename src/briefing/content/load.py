@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple
 
 import yaml
 
-from .errors import BriefingError, Problem
+from ..errors import BriefingError, Problem
 
 # Caps checked before or while parsing, so hostile input costs little (see README, Security).
 MAX_FILE_BYTES = 1_000_000
@@ -18,10 +19,8 @@ MAX_DEPTH = 32
 MAX_NODES = 100_000
 DEPTH_MESSAGE = f"nesting deeper than {MAX_DEPTH} levels"
 
-try:  # libyaml's parser is several times faster; both give the same events and marks
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+# libyaml's parser is several times faster; both give the same events and marks.
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Resolving the implicit type of plain scalars is only used to *refuse* non-text where text
 # belongs ("headline: 12", "title: no"); values themselves always keep their source text.
@@ -59,7 +58,7 @@ class Scalar:
 
 @dataclass(slots=True)
 class Seq:
-    items: list["Node"]
+    items: list[Node]
     mark: Mark
 
     def describe(self) -> str:
@@ -68,20 +67,20 @@ class Seq:
 
 @dataclass(slots=True)
 class Map:
-    pairs: list[tuple[Scalar, "Node"]]
+    pairs: list[tuple[Scalar, Node]]
     mark: Mark
 
     def describe(self) -> str:
         return "a mapping"
 
-    def get(self, key: str) -> "Node | None":
+    def get(self, key: str) -> Node | None:
         for k, v in self.pairs:
             if k.text == key:
                 return v
         return None
 
 
-Node = Union[Scalar, Seq, Map]
+Node = Scalar | Seq | Map
 
 
 def read_text(path: Path, display: str) -> str:
@@ -147,10 +146,12 @@ class _ParserDepthError(Exception):
 
 def _parse(text: str, display: str, loader: type) -> Node | None:
 
-    def mark(event: yaml.Event) -> Mark:
+    # Events are typed loosely: PyYAML's stubs declare only the base Event's fields, while each
+    # kind carries its own (anchor, tag, value, implicit, style).
+    def mark(event: Any) -> Mark:
         return Mark(display, event.start_mark.line + 1, event.start_mark.column + 1)
 
-    def fail(event: yaml.Event, message: str) -> BriefingError:
+    def fail(event: Any, message: str) -> BriefingError:
         m = mark(event)
         return BriefingError(Problem(display, m.line, m.col, message))
 
@@ -162,7 +163,7 @@ def _parse(text: str, display: str, loader: type) -> Node | None:
     Scalar_, Seq_, Map_ = yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent
     ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
-    def attach(node: Node, event: yaml.Event) -> None:
+    def attach(node: Node, event: Any) -> None:
         nonlocal root
         if not stack:
             root = node
@@ -185,7 +186,8 @@ def _parse(text: str, display: str, loader: type) -> Node | None:
             top[1] = None
 
     try:
-        for event in yaml.parse(text, Loader=loader):
+        events: Iterator[Any] = yaml.parse(text, Loader=loader)
+        for event in events:
             kind_of = type(event)
             if kind_of is Scalar_ or kind_of is Seq_ or kind_of is Map_:
                 if event.anchor:

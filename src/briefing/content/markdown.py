@@ -1,4 +1,4 @@
-"""A small, strict parser for the inline Markdown allowed in summaries: *em*, **strong**, `code`, [links](url)."""
+"""A strict parser for the inline Markdown of summaries: *em*, **strong**, `code`, [links](url)."""
 
 from __future__ import annotations
 

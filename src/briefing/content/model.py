@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Theme:
     title: str
     description: str = ""
     # Where the theme is declared in briefing.yaml, for lint messages (not part of equality).
-    origin: "Origin | None" = field(default=None, compare=False, repr=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,17 @@ class LintSettings:
 
 
 @dataclass(frozen=True)
+class Unsubscribe:
+    """Where readers unsubscribe: a one-click https URL (RFC 8058) and optionally a mailto."""
+
+    url: str
+    mailto: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
+    """briefing.yaml, validated (content/schema.py's CONFIG declares the keys)."""
+
     name: str
     sender: Mailbox
     recipients: tuple[Mailbox, ...]
@@ -78,8 +87,7 @@ class Config:
     language: str = "en"
     reply_to: Mailbox | None = None
     list_address: Mailbox | None = None
-    unsubscribe_url: str = ""
-    unsubscribe_mailto: str = ""
+    unsubscribe: Unsubscribe = field(default_factory=lambda: Unsubscribe(""))
     archive_url: str = ""
     subject: str = "{name}: {title}"
     brand: Brand = field(default_factory=Brand)
@@ -88,6 +96,15 @@ class Config:
 
     def theme(self, theme_id: str) -> Theme:
         return next(t for t in self.themes if t.id == theme_id)
+
+    # The names templates have used since the first release (a project's own templates may).
+    @property
+    def unsubscribe_url(self) -> str:
+        return self.unsubscribe.url
+
+    @property
+    def unsubscribe_mailto(self) -> str:
+        return self.unsubscribe.mailto
 
 
 # Inline Markdown in summaries, parsed once into spans that each renderer walks.
@@ -103,21 +120,21 @@ class Code:
 
 @dataclass(frozen=True)
 class Emphasis:
-    children: tuple["Span", ...]
+    children: tuple[Span, ...]
 
 
 @dataclass(frozen=True)
 class Strong:
-    children: tuple["Span", ...]
+    children: tuple[Span, ...]
 
 
 @dataclass(frozen=True)
 class Link:
-    children: tuple["Span", ...]
+    children: tuple[Span, ...]
     url: str
 
 
-Span = Union[Text, Code, Emphasis, Strong, Link]
+Span = Text | Code | Emphasis | Strong | Link
 
 
 @dataclass(frozen=True)
@@ -158,7 +175,7 @@ class Item:
     # and link messages point at the exact value; not part of equality.
     marks: tuple[tuple[str, int, int], ...] = field(default=(), compare=False, repr=False)
 
-    def mark(self, name: str) -> "Origin":
+    def mark(self, name: str) -> Origin:
         """Where a field's value was written ('headline', 'sources[0].url'); else the item."""
         for field_name, line, col in self.marks:
             if field_name == name:

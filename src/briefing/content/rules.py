@@ -1,4 +1,4 @@
-"""The editorial lint rules: ids and what each catches (kept apart so startup need not import lint)."""
+"""The editorial lint rules: ids and what each catches (apart, so start-up need not import lint)."""
 
 # Rule id -> what it catches. The ids appear in every warning ([rule-id]) and in
 # briefing.yaml `lint: disable: [...]`.

@@ -6,7 +6,17 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from .model import Mailbox
+from .model import (
+    Brand,
+    Config,
+    LintSettings,
+    Mailbox,
+    SmtpSettings,
+    Source,
+    Stat,
+    Theme,
+    Unsubscribe,
+)
 from .spec import Custom, Date, Key, List, Number, Object, Text
 
 MAX_URL = 2000
@@ -106,14 +116,15 @@ def _colour(description: str) -> Text:
                 pattern_hint="write a hex colour: #rgb or #rrggbb, like #1f5fbf")
 
 
-THEME = Object(name="a theme", keys={
+THEME = Object(name="a theme", model=Theme, keys={
     "id": Key(Text(description="Short id used by briefs, e.g. ethics", pattern=SLUG,
                    pattern_hint="lowercase letters, digits and '-'", max_length=40), True),
     "title": Key(_line("Section heading"), True),
-    "description": Key(_line("One line under the heading"), False, ""),
+    "description": Key(_line("One line under the heading")),
 })
 
-BRAND = Object(name="brand", description="Colours, font and logo of the email", keys={
+BRAND = Object(name="brand", description="Colours, font and logo of the email", model=Brand,
+               keys={
     "accent": Key(_colour("Accent colour (links, labels) on the light background")),
     "text": Key(_colour("Body text colour")),
     "background": Key(_colour("Page background colour")),
@@ -128,7 +139,8 @@ BRAND = Object(name="brand", description="Colours, font and logo of the email", 
     "logo_alt": Key(_line("Alt text of the logo")),
 })
 
-SMTP = Object(name="smtp", description="Default SMTP transport for `briefing send`", keys={
+SMTP = Object(name="smtp", description="Default SMTP transport for `briefing send`",
+              model=SmtpSettings, keys={
     "url": Key(Text(description="smtp://host:port (STARTTLS) or smtps://host:port",
                     pattern=r"smtps?://[A-Za-z0-9.-]+(?::\d{1,5})?",
                     pattern_hint="write smtp://host:587 or smtps://host:465")),
@@ -155,7 +167,7 @@ def _lint_rules() -> tuple:
 
 
 LINT = Object(name="lint", description="Limits of the editorial warnings of `briefing check`",
-              keys={
+              model=LintSettings, keys={
     "headline_max_chars": Key(Number(description="Warn when a headline is longer than this "
                                                  "many characters (default 90)", minimum=1)),
     "summary_max_words": Key(Number(description="Warn when a summary has more words than this "
@@ -170,38 +182,36 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
                                                "(default 230)", minimum=1)),
     "disable": Key(List(of=Custom(description="A rule id to turn off", convert=check_rule,
                                   max_length=40, examples=_lint_rules()),
-                        description="Rule ids to turn off, e.g. [publisher-share]"), False, ()),
+                        description="Rule ids to turn off, e.g. [publisher-share]")),
 })
 
-UNSUBSCRIBE = Object(name="unsubscribe", keys={
+UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={
     # header=True: an encoded word in a header URL decodes to anything (CVE-2024-6923).
     "url": Key(Custom(description="https URL for one-click unsubscribe (RFC 8058)",
                       convert=check_unsubscribe_url, header=True, max_length=MAX_HEADER_URL),
                True),
     "mailto": Key(Custom(description="mailto: address for unsubscribe requests",
-                         convert=check_mailto, header=True, max_length=MAX_HEADER_URL),
-                  False, ""),
+                         convert=check_mailto, header=True, max_length=MAX_HEADER_URL)),
 })
 
-CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", keys={
+CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", model=Config, keys={
     "name": Key(_line("Newsletter name", header=True, max_length=100), True),
-    "tagline": Key(_line("One line under the name"), False, ""),
+    "tagline": Key(_line("One line under the name")),
     "language": Key(Text(description="Language tag for <html lang>, e.g. en",
-                         pattern=r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", max_length=35), False, "en"),
+                         pattern=r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", max_length=35)),
     "sender": Key(_mailbox("From address: Name <user@example.org>"), True),
     "recipients": Key(List(of=_mailbox("Recipient address"), min_items=1), True),
     "list_address": Key(_mailbox("The list's own address, used as To when there are "
-                                 "several recipients"), False, None),
-    "reply_to": Key(_mailbox("Reply-To address"), False, None),
+                                 "several recipients")),
+    "reply_to": Key(_mailbox("Reply-To address")),
     "unsubscribe": Key(UNSUBSCRIBE, True),
-    "archive_url": Key(_url("Web archive of past issues"), False, ""),
+    "archive_url": Key(_url("Web archive of past issues")),
     "address": Key(_line("Postal address for the footer"), True),
-    "subject": Key(_line("Subject template; {name}, {title}, {issue}, {date}", header=True),
-                   False, "{name}: {title}"),
+    "subject": Key(_line("Subject template; {name}, {title}, {issue}, {date}", header=True)),
     "themes": Key(List(of=THEME, min_items=1), True),
-    "brand": Key(BRAND, False, None),
-    "smtp": Key(SMTP, False, None),
-    "lint": Key(LINT, False, None),
+    "brand": Key(BRAND),
+    "smtp": Key(SMTP),
+    "lint": Key(LINT),
 })
 
 ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={
@@ -212,17 +222,17 @@ ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of
                       max_length=5000), False, ""),
 })
 
-SOURCE = Object(name="a source", keys={
+SOURCE = Object(name="a source", model=Source, keys={
     "url": Key(_url("http(s) URL of the article"), True),
     "title": Key(_line("The article's title"), True),
     "publisher": Key(_line("Who published it"), True),
-    "date": Key(Date(description="Publication date (YYYY-MM-DD)"), False, None),
+    "date": Key(Date(description="Publication date (YYYY-MM-DD)")),
 })
 
-STAT = Object(name="a stat", keys={
+STAT = Object(name="a stat", model=Stat, keys={
     "label": Key(_line("What the number is", max_length=60), True),
     "value": Key(Number(description="The number", minimum=0), True),
-    "unit": Key(_line("Unit shown after the value, e.g. %", max_length=10), False, ""),
+    "unit": Key(_line("Unit shown after the value, e.g. %", max_length=10)),
 })
 
 ITEM = Object(name="an item", keys={

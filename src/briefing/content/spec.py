@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .errors import Problems
+from ..errors import Problems
 from .load import Map, Node, Scalar, Seq
+from .model import Origin
 
 INVALID: Any = object()  # returned where a value had a problem (already reported)
 
@@ -27,7 +29,8 @@ class Spec:
 
     description: str = ""
 
-    def check(self, node: Node, problems: Problems) -> Any:  # pragma: no cover - abstract
+    def check(self, node: Node, problems: Problems,
+              what: str = "value") -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def json_schema(self) -> dict:  # pragma: no cover - abstract
@@ -66,15 +69,16 @@ class Text(Spec):
 
     def check_text(self, node: Scalar, what: str, problems: Problems) -> Any:
         value = node.text
-        if "\x00" in value or _CONTROL.search(value) or (
-                not self.multiline and _NEWLINE.search(value)):
-            bad = (_CONTROL.search(value) or _NEWLINE.search(value)).group()
+        found = _CONTROL.search(value) or (None if self.multiline else _NEWLINE.search(value))
+        if found:
+            bad = found.group()
             name = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}.get(
                 bad, f"control character U+{ord(bad):04X}")
             return _fail(problems, node, f"{what} must not contain {name}")
-        if self.header and ENCODED_WORD.search(value):
+        word = ENCODED_WORD.search(value) if self.header else None
+        if word:
             return _fail(problems, node, f"{what} must not contain an encoded word "
-                                         f"('{ENCODED_WORD.search(value).group()}')",
+                                         f"('{word.group()}')",
                          "write the characters themselves")
         if self.multiline:
             value = re.sub(r"[ \t]*\n[ \t]*", "\n", value.replace("\t", " ")).strip()
@@ -218,17 +222,23 @@ _NOUNS = {"sources": "link", "items": "item", "recipients": "recipient", "themes
 class Key:
     spec: Spec
     required: bool = False
-    default: Any = None
+    default: Any = None  # for an absent optional key of an Object without a model
 
 
 @dataclass
 class Object(Spec):
-    """A mapping with known keys: unknown keys get a did-you-mean, missing ones an error."""
+    """A mapping with known keys: unknown keys get a did-you-mean, missing ones an error.
+
+    With `model` (a dataclass of the model whose fields are the keys), a valid mapping becomes
+    that model: an absent optional key takes the model's own default, so each default is
+    written once, in model.py. A model with an `origin` field gets where the mapping starts.
+    """
 
     keys: dict[str, Key] = field(default_factory=dict)
     title: str = ""
     description: str = ""
     name: str = ""  # for messages: "a source", "an item"
+    model: type | None = None
 
     def expect(self) -> str:
         return "a mapping of keys to values"
@@ -259,17 +269,23 @@ class Object(Spec):
             if result is INVALID:
                 ok = False
             values[key.text] = result
-        for name, key in self.keys.items():
+        for name, declared in self.keys.items():
             if name in values or any(k.text == name for k, _ in node.pairs):
                 continue
-            if key.required:
+            if declared.required:
                 if name not in suggested:  # else the misspelt key was reported already
                     _fail(problems, node, f"missing required key '{name}'"
                                           + (f" in {self.name}" if self.name else ""))
                 ok = False
-            else:
-                values[name] = key.default
-        return values if ok else INVALID
+            elif self.model is None:
+                values[name] = declared.default
+        if not ok:
+            return INVALID
+        if self.model is None:
+            return values
+        if "origin" in getattr(self.model, "__dataclass_fields__", {}):
+            values["origin"] = Origin(node.mark.path, node.mark.line, node.mark.col)
+        return self.model(**values)
 
     def json_schema(self) -> dict:
         schema: dict = {

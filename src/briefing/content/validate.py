@@ -8,13 +8,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import BriefingError, Problem, Problems
 from . import schema
 from .dates import day_month_year
-from .errors import BriefingError, Problem, Problems
-from .load import Map, Node, Scalar, load_yaml, relative
+from .load import Map, Node, Scalar, Seq, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
-from .model import (Brand, Config, Issue, Item, LintSettings, Origin, Section, SmtpSettings,
-                    Source, Stat, Theme)
+from .model import Config, Issue, Item, Origin, Section, Span
 from .references import number_references
 from .spec import ENCODED_WORD, INVALID
 
@@ -66,59 +65,52 @@ def _inside(project: Project, path: Path) -> bool:
 
 
 def load_config(project: Project, problems: Problems | None = None) -> Config | None:
-    """Validate briefing.yaml; with `problems`, collect instead of raising."""
-    own = problems is None
-    problems = Problems() if own else problems
+    """Validate briefing.yaml; with `problems`, collect into it instead of raising."""
+    collected = Problems() if problems is None else problems
+    config = _check_config(project, collected)
+    if problems is None:
+        collected.raise_if_any()
+    return config
+
+
+def _check_config(project: Project, problems: Problems) -> Config | None:
     path = project.config_path
     shown = project.show(path)
     if not path.is_file():
         problems.add(shown, 0, 0, f"no {CONFIG_FILE} here; run 'briefing init DIR' to start "
                                   "a project, or run briefing in the project folder")
-        config = None
-    else:
-        node = _load(project, path, problems)
-        config = None
-        if node is None and not problems:
-            problems.add(shown, 1, 1, "the file is empty")
-        elif node is not None:
-            values = schema.CONFIG.check(node, problems, CONFIG_FILE)
-            if values is not INVALID:
-                config = _make_config(values, node, shown, problems)
-    if own:
-        problems.raise_if_any()
-    return config
-
-
-def _make_config(v: dict, node: Node, shown: str, problems: Problems) -> Config | None:
-    themes = []
-    seen: dict[str, int] = {}
-    for index, theme in enumerate(v["themes"]):
-        if theme["id"] in seen:
-            theme_node = node.get("themes").items[index]  # type: ignore[union-attr]
-            problems.add(shown, theme_node.mark.line, theme_node.mark.col,
-                         f"theme id '{theme['id']}' is listed twice")
-        seen[theme["id"]] = index
-        theme_node = node.get("themes").items[index]  # type: ignore[union-attr]
-        themes.append(Theme(theme["id"], theme["title"], theme["description"],
-                            Origin(shown, theme_node.mark.line, theme_node.mark.col)))
-    try:
-        v["subject"].format(name="n", title="t", issue="i", date="d")
-    except (KeyError, IndexError, ValueError) as exc:
-        subject = node.get("subject")
-        problems.add(shown, subject.mark.line, subject.mark.col,  # type: ignore[union-attr]
-                     f"'subject' has an unknown placeholder {exc}",
-                     "use {name}, {title}, {issue} or {date}")
         return None
-    brand = Brand(**{k: val for k, val in (v["brand"] or {}).items() if val is not None})
-    smtp = SmtpSettings(**{k: val for k, val in (v["smtp"] or {}).items() if val is not None})
-    lint = LintSettings(**{k: (tuple(val) if k == "disable" else val)
-                           for k, val in (v["lint"] or {}).items() if val is not None})
-    return Config(
-        name=v["name"], sender=v["sender"], recipients=v["recipients"], address=v["address"],
-        themes=tuple(themes), tagline=v["tagline"], language=v["language"],
-        reply_to=v["reply_to"], list_address=v["list_address"],
-        unsubscribe_url=v["unsubscribe"]["url"], unsubscribe_mailto=v["unsubscribe"]["mailto"],
-        archive_url=v["archive_url"], subject=v["subject"], brand=brand, smtp=smtp, lint=lint)
+    node = _load(project, path, problems)
+    if node is None:
+        if not problems:
+            problems.add(shown, 1, 1, "the file is empty")
+        return None
+    checked = schema.CONFIG.check(node, problems, CONFIG_FILE)
+    if checked is INVALID or not _config_is_consistent(checked, node, shown, problems):
+        return None
+    return checked
+
+
+def _config_is_consistent(config: Config, node: Node, shown: str, problems: Problems) -> bool:
+    """What the keys cannot say one by one: theme ids are unique, the subject's placeholders
+    exist."""
+    ok = True
+    seen: set[str] = set()
+    for theme in config.themes:
+        if theme.id in seen and theme.origin is not None:
+            problems.add(shown, theme.origin.line, theme.origin.col,
+                         f"theme id '{theme.id}' is listed twice")
+            ok = False
+        seen.add(theme.id)
+    try:
+        config.subject.format(name="n", title="t", issue="i", date="d")
+    except (KeyError, IndexError, ValueError) as exc:
+        subject = node.get("subject") if isinstance(node, Map) else None
+        mark = subject.mark if subject is not None else node.mark
+        problems.add(shown, mark.line, mark.col, f"'subject' has an unknown placeholder {exc}",
+                     "use {name}, {title}, {issue} or {date}")
+        ok = False
+    return ok
 
 
 def issue_ids(project: Project) -> list[str]:
@@ -163,29 +155,37 @@ def date_from_id(issue_id: str) -> dt.date | None:
     return None
 
 
-def _issue_meta(project: Project, issue_id: str, problems: Problems) -> dict:
-    """issue.yaml's values (or defaults), with the date resolved."""
-    folder = project.briefs / issue_id
-    path = folder / ISSUE_FILE
-    meta = {"title": None, "date": None, "preheader": "", "intro": "", "_node": None}
+@dataclass
+class IssueMeta:
+    """issue.yaml's values, or their defaults, with the date resolved (None: it has none)."""
+
+    title: str
+    date: dt.date | None
+    preheader: str = ""
+    intro: str = ""
+    node: Map | None = None  # issue.yaml itself, for messages about its values
+
+
+def _issue_meta(project: Project, issue_id: str, problems: Problems) -> IssueMeta:
+    path = project.briefs / issue_id / ISSUE_FILE
     shown = project.show(path)
+    values: dict = {}
+    node = None
     if path.exists():
-        node = _load(project, path, problems)
-        if node is not None:
-            values = schema.ISSUE.check(node, problems, ISSUE_FILE)
-            if values is not INVALID:
-                meta.update(values)
-                meta["_node"] = node
-    if meta["date"] is None:
-        meta["date"] = date_from_id(issue_id)
-        if meta["date"] is None:
-            problems.add(shown if path.exists() else f"{BRIEFS_DIR}/{issue_id}", 0, 0,
-                         "the issue has no date",
-                         f"add 'date: YYYY-MM-DD' to {ISSUE_FILE}, or name the folder "
-                         "YYYY-MM-DD or YYYY-Www")
-    if meta["title"] is None:
-        meta["title"] = _default_title(issue_id, meta["date"])
-    return meta
+        loaded = _load(project, path, problems)
+        if loaded is not None:
+            checked = schema.ISSUE.check(loaded, problems, ISSUE_FILE)
+            if checked is not INVALID and isinstance(loaded, Map):
+                values, node = checked, loaded
+    date = values.get("date") or date_from_id(issue_id)
+    if date is None:
+        problems.add(shown if path.exists() else f"{BRIEFS_DIR}/{issue_id}", 0, 0,
+                     "the issue has no date",
+                     f"add 'date: YYYY-MM-DD' to {ISSUE_FILE}, or name the folder "
+                     "YYYY-MM-DD or YYYY-Www")
+    return IssueMeta(title=values.get("title") or _default_title(issue_id, date), date=date,
+                     preheader=values.get("preheader") or "", intro=values.get("intro") or "",
+                     node=node)
 
 
 def _default_title(issue_id: str, date: dt.date | None) -> str:
@@ -199,7 +199,7 @@ def _default_title(issue_id: str, date: dt.date | None) -> str:
 
 def issue_date(project: Project, issue_id: str) -> dt.date | None:
     """The date of an issue without validating its briefs (for picking the latest one)."""
-    return _issue_meta(project, issue_id, Problems())["date"]
+    return _issue_meta(project, issue_id, Problems()).date
 
 
 def latest_issue(project: Project) -> str:
@@ -240,11 +240,12 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
         except BriefingError as exc:  # report a missing or broken briefing.yaml as well
             problems.extend(exc.problems)
             problems.raise_if_any()
+            raise
     check_issue_id(project, issue_id)
     meta = _issue_meta(project, issue_id, problems)
-    intro = ()
-    if meta["intro"]:
-        intro = _inline(meta["intro"], meta["_node"].get("intro"), problems)
+    intro: tuple[Span, ...] = ()
+    if meta.intro and meta.node is not None:
+        intro = _inline(meta.intro, meta.node.get("intro") or meta.node, problems)
 
     by_theme: dict[str, list[Item]] = {}
     files = brief_files(project, issue_id)
@@ -262,7 +263,7 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
                 problems.add(shown, 1, 1, "the brief is empty", "it needs 'items'")
             continue
         values = schema.BRIEF.check(node, problems, "brief")
-        if values is INVALID:
+        if values is INVALID or not isinstance(node, Map):
             continue
         theme_id = values["theme"] or path.stem
         if config is not None and theme_id not in {t.id for t in config.themes}:
@@ -274,20 +275,21 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
                          f"did you mean '{close[0]}'?" if close else "")
             continue
         items_node = node.get("items")
-        for index, raw in enumerate(values["items"]):
-            item_node = items_node.items[index]  # type: ignore[union-attr]
+        assert isinstance(items_node, Seq)  # BRIEF checked it is a list
+        for raw, item_node in zip(values["items"], items_node.items, strict=True):
+            assert isinstance(item_node, Map)  # ITEM checked it is a mapping
             item = _make_item(raw, item_node, shown, problems)
             if item is not None:
                 by_theme.setdefault(theme_id, []).append(item)
 
     problems.raise_if_any()
-    assert config is not None
+    assert config is not None and meta.date is not None  # else a problem was raised just now
     sections = tuple(Section(t, tuple(by_theme[t.id])) for t in config.themes if t.id in by_theme)
     items = tuple(i for s in sections for i in s.items)
     references = number_references(intro, items)
-    issue = Issue(id=issue_id, config=config, title=meta["title"], date=meta["date"],
-                  sections=sections, references=references, preheader=meta["preheader"],
-                  intro=intro, intro_source=meta["intro"])
+    issue = Issue(id=issue_id, config=config, title=meta.title, date=meta.date,
+                  sections=sections, references=references, preheader=meta.preheader,
+                  intro=intro, intro_source=meta.intro)
     _check_subject(issue)
     return issue
 
@@ -303,7 +305,7 @@ def _check_subject(issue: Issue) -> None:
             "write the characters themselves"))
 
 
-def _inline(text: str, node: Node, problems: Problems):
+def _inline(text: str, node: Node, problems: Problems) -> tuple[Span, ...]:
     try:
         return parse_inline(text, schema.check_url)
     except LinkTargetError as exc:
@@ -314,15 +316,12 @@ def _inline(text: str, node: Node, problems: Problems):
 
 def _make_item(raw: dict, node: Map, shown: str, problems: Problems) -> Item | None:
     before = len(problems.items)
-    summary = _inline(raw["summary"], node.get("summary"), problems)
+    summary = _inline(raw["summary"], node.get("summary") or node, problems)
     if len(problems.items) > before:
         return None
-    sources = tuple(Source(s["url"], s["title"], s["publisher"], s["date"])
-                    for s in raw["sources"])
-    stats = tuple(Stat(s["label"], s["value"], s["unit"]) for s in raw["stat"])
-    return Item(headline=raw["headline"], summary=summary, sources=sources,
+    return Item(headline=raw["headline"], summary=summary, sources=raw["sources"],
                 origin=Origin(shown, node.mark.line, node.mark.col), why=raw["why"],
-                tags=tuple(raw["tags"]), stat=stats, summary_source=raw["summary"],
+                tags=tuple(raw["tags"]), stat=raw["stat"], summary_source=raw["summary"],
                 marks=tuple(_marks(node)))
 
 
@@ -339,10 +338,10 @@ def _marks(node: Node) -> list[tuple[str, int, int]]:
                 out.append((name, current.mark.line, current.mark.col))
             continue
         todo.append((current, name, True))
-        if type(current) is Map:
+        if isinstance(current, Map):
             children = [(v, f"{name}.{k.text}" if name else k.text, False)
                         for k, v in current.pairs]
-        else:
+        elif isinstance(current, Seq):
             children = [(v, f"{name}[{i}]", False) for i, v in enumerate(current.items)]
         todo.extend(reversed(children))
     return out

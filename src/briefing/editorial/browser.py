@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BriefingError, Problem
+from ..errors import BriefingError, Problem
 
 # The flags every run uses: no sandbox (containers run as root), nothing that phones home.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -75,7 +76,8 @@ class Browser:
             os.dup2(high_w, WRITE_FD)
 
         # Chromium's stderr is noisy; it is kept only to explain a failed start.
-        self._log = open(Path(self.profile) / "stderr.log", "wb")
+        # It stays open while Chromium runs and is closed in close(), so no `with`.
+        self._log = open(Path(self.profile) / "stderr.log", "wb")  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -174,7 +176,7 @@ class Browser:
 
     # -- pages -------------------------------------------------------------------------------
 
-    def new_page(self) -> "Page":
+    def new_page(self) -> Page:
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._call("Target.attachToTarget",
                              {"targetId": target, "flatten": True})["sessionId"]
@@ -186,31 +188,25 @@ class Browser:
     def close(self) -> None:
         """Ask Chromium to quit, then make sure its whole process group is gone."""
         if getattr(self, "process", None) is not None and self.process.poll() is None:
-            try:
+            with contextlib.suppress(BrowserError, TimeoutError, OSError):
                 self.call("Browser.close", timeout=5)
-            except (BrowserError, TimeoutError, OSError):
-                pass
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.process.wait(timeout=5)
         if getattr(self, "_log", None) is not None:
             self._log.close()
         for fd in ("_to_browser", "_from_browser"):
             value = getattr(self, fd, None)
             if value is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(value)
-                except OSError:
-                    pass
                 setattr(self, fd, None)
         shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -388,7 +384,7 @@ def preview_problems(captures: list[Capture], where: str) -> list[Problem]:
 
 def write_previews(out_root: Path, issue_id: str) -> tuple[list[Path], list[Problem]]:
     """Screenshot the built out/<ISSUE>/email.html in the four views into out/<ISSUE>/preview/."""
-    from .write import write_files
+    from ..publish.write import write_files
     email = out_root / issue_id / "email.html"
     try:
         html = email.read_text(encoding="utf-8")

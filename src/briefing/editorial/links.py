@@ -11,14 +11,14 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Callable
 from urllib.parse import urlsplit
 
-from .errors import Problem
-from .model import Issue, Origin
+from ..content.model import Issue, Origin
+from ..errors import Problem
 
 CACHE_FILE = ".linkcache.json"
 CACHE_VERSION = 1
@@ -104,7 +104,7 @@ def check_url(url: str, timeout: float) -> LinkResult:
         chain = getattr(exc, "chain", chain)
         reason = exc.reason if isinstance(exc.reason, str) else ""
         return _moved(LinkResult(url, exc.code, error=f"{exc.code} {reason}".strip()), chain)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return LinkResult(url, error=f"no answer within {timeout:g} s", timed_out=True)
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, (TimeoutError, socket.timeout)):
@@ -149,7 +149,7 @@ def _load_cache(project, max_age: float, now: float) -> dict[str, dict]:
 
 
 def _save_cache(project, entries: dict[str, dict]) -> None:
-    from .write import write_files
+    from ..publish.write import write_files
     data = {"version": CACHE_VERSION, "links": dict(sorted(entries.items()))}
     write_files(project.out, {CACHE_FILE: (json.dumps(data, indent=1) + "\n").encode("utf-8")})
 
@@ -166,8 +166,8 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
                 progress: Callable[[int], None] | None = None,
                 started: Callable[[int], None] | None = None) -> LinkReport:
     """Check an issue's URLs: at most `per_host` requests at a time to any one host."""
+    from ..content.validate import load_issue
     from .lint import url_places
-    from .validate import load_issue
 
     issue = load_issue(project, issue_id)
     places = url_places(project, issue)

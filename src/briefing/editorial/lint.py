@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import BriefingError, Problem, count
-from .markdown import plain_text
-from .model import Issue, Item, Origin
-from .references import inline_links
-from .rules import RULES  # noqa: F401 - re-exported: lint.RULES
-
+from ..content.markdown import plain_text
+from ..content.model import Issue, Item, Origin
+from ..content.references import inline_links
+from ..content.rules import RULES  # noqa: F401 - re-exported: lint.RULES
+from ..errors import BriefingError, Problem, count
 
 # Click identifiers added by ad and mail platforms: they tell the publisher where readers came
 # from and make the same article look like different URLs.
@@ -23,11 +22,13 @@ _TRACKING = re.compile(r"utm_[a-z_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yc
                        r"mc_eid|igshid|_hsenc|_hsmi|mkt_tok|oly_anon_id|oly_enc_id|vero_id",
                        re.IGNORECASE)
 # Shorteners hide where a link goes, break when the service dies and often track clicks.
-SHORTENERS = frozenset("""
-bit.ly bitly.com t.co tinyurl.com goo.gl ow.ly buff.ly is.gd v.gd lnkd.in trib.al dlvr.it
-shorturl.at rebrand.ly cutt.ly tiny.cc t.ly rb.gy s.id bl.ink soo.gd qr.ae po.st su.pr
-fb.me youtu.be amzn.to amzn.eu wp.me ift.tt mailchi.mp hubs.ly hubs.la spr.ly
-""".split())
+SHORTENERS = frozenset([
+    "bit.ly", "bitly.com", "t.co", "tinyurl.com", "goo.gl", "ow.ly", "buff.ly", "is.gd",
+    "v.gd", "lnkd.in", "trib.al", "dlvr.it", "shorturl.at", "rebrand.ly", "cutt.ly",
+    "tiny.cc", "t.ly", "rb.gy", "s.id", "bl.ink", "soo.gd", "qr.ae", "po.st", "su.pr",
+    "fb.me", "youtu.be", "amzn.to", "amzn.eu", "wp.me", "ift.tt", "mailchi.mp", "hubs.ly",
+    "hubs.la", "spr.ly",
+])
 # Newsroom placeholders: TK ("to come") is the print convention, TODO/FIXME the programmers' one.
 _PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])(TODO|TKTK|TK|FIXME)(?![A-Za-z0-9])")
 # East Asian scripts are written without spaces: count each character as a word, as word
@@ -171,8 +172,8 @@ class _Linter:
     def email(self) -> None:
         """What only the rendered email shows: brand contrast and Gmail's clip limit. Rendering
         here also surfaces template errors in `check`, before anyone builds."""
-        from .colours import brand_warnings
-        from .render.html import render_html, size_warning
+        from ..render.colours import brand_warnings
+        from ..render.html import render_html, size_warning
 
         html = render_html(self.issue, self.project.root / "templates")
         size = size_warning(self.issue.id, len(html.encode("utf-8")))
@@ -195,7 +196,7 @@ class _Linter:
 
     def window(self) -> tuple[dt.date, dt.date, str]:
         """First and last fair source date, and how the first was chosen (for the message)."""
-        from .validate import _ISO_WEEK, date_from_id
+        from ..content.validate import _ISO_WEEK, date_from_id
         issue = self.issue
         last = issue.date
         # A week folder without a date in issue.yaml is dated its Monday, but covers its week.
@@ -210,7 +211,7 @@ class _Linter:
         return first, last, why
 
     def previous_date(self) -> dt.date | None:
-        from .validate import issue_date, issue_ids
+        from ..content.validate import issue_date, issue_ids
         dates = [d for d in (issue_date(self.project, i) for i in issue_ids(self.project)
                              if i != self.issue.id) if d is not None and d < self.issue.date]
         return max(dates, default=None)
@@ -249,6 +250,8 @@ class _Linter:
             if len(firsts) < 2:
                 continue
             first, second = firsts[0], firsts[1]
+            if first.item is None:  # never: uses without an item were left out above
+                continue
             more = f"; {len(firsts)} items cite it" if len(firsts) > 2 else ""
             self.warn(second.where, "duplicate-url",
                       f"link already cited in this issue by '{first.item.headline}' "
@@ -256,7 +259,7 @@ class _Linter:
 
     def earlier(self, uses: list[_Use]) -> None:
         """Once per URL: cited by an issue dated before this one (the first such issue)."""
-        from .archive import earlier_citations
+        from ..publish.issues import earlier_citations
         cited = earlier_citations(self.project, self.issue.id)
         reported: set[str] = set()
         for use in uses:
@@ -314,7 +317,7 @@ class _Linter:
                           f"add a brief with 'briefing new {theme.id} --issue {self.issue.id}'")
 
     def unread_files(self) -> None:
-        from .validate import unread_files
+        from ..content.validate import unread_files
         for path in unread_files(self.project, self.issue.id):
             kind = "folder" if path.is_dir() else "file"
             self.warn(Origin(self.project.show(path), 0, 0), "unread-file",
@@ -374,7 +377,7 @@ def lint_issue(project, issue: Issue) -> LintResult:
 
 def check(project, issue_id: str | None = None, strict: bool = False) -> LintResult:
     """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors."""
-    from .validate import load_issue
+    from ..content.validate import load_issue
     result = lint_issue(project, load_issue(project, issue_id))
     if strict and result.problems:
         from dataclasses import replace

@@ -8,11 +8,11 @@ import json
 import re
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
-from .errors import BriefingError, Problem
+from ..errors import BriefingError, Problem
 
 POLL_SECONDS = 0.3     # how often file times are compared: edits show up within about this
 KEEPALIVE_SECONDS = 15  # an SSE comment now and then, so proxies and browsers keep the stream
@@ -76,8 +76,8 @@ class Previewer:
         return True
 
     def rebuild(self) -> Build:
-        from .pipeline import render_issue
-        from .validate import load_issue
+        from ..content.validate import load_issue
+        from ..render.issue import render_issue
         old = self.build
         try:
             issue = load_issue(self.project, self.issue_id)
@@ -241,7 +241,8 @@ PAGE = """<!doctype html>
 <pre id="errors"__HIDDEN__>__ERRORS__</pre>
 <main id="panes" class="__STALE__">
   <figure><figcaption>Desktop</figcaption>
-    <iframe id="desktop" src="/email.html?v=__VERSION__" title="Email at desktop width"></iframe></figure>
+    <iframe id="desktop" src="/email.html?v=__VERSION__" title="Email at desktop width">
+    </iframe></figure>
   <figure><figcaption>Phone, 375 px</figcaption>
     <iframe id="mobile" src="/email.html?v=__VERSION__" title="Email at 375 px"></iframe></figure>
   <figure><figcaption>Text digest</figcaption>
@@ -264,12 +265,15 @@ async function refresh() {
   errors.hidden = state.ok;
   errors.textContent = state.errors || "";
   document.getElementById("panes").className = state.ok ? "" : "stale";
-  document.getElementById("issue").textContent = state.issue ? state.issue + ": " + state.title : "";
+  document.getElementById("issue").textContent =
+    state.issue ? state.issue + ": " + state.title : "";
   document.getElementById("status").textContent = (state.ok ? "updated " :
     "errors (showing the last good build), ") + new Date().toLocaleTimeString();
   document.title = (state.ok ? "" : "errors: ") + "preview " + (state.issue || "");
   if (state.ok) {
-    for (const id of ["desktop", "mobile"]) reload(document.getElementById(id), "/email.html?v=" + shown);
+    for (const id of ["desktop", "mobile"]) {
+      reload(document.getElementById(id), "/email.html?v=" + shown);
+    }
     reload(document.getElementById("digest"), "/digest.txt?v=" + shown);
   }
 }

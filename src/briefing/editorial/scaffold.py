@@ -10,9 +10,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BriefingError, Problem
-from .validate import (BRIEFS_DIR, CONFIG_FILE, ISSUE_ID, Project, _inside, date_from_id,
-                       load_config)
+from ..content.validate import (
+    BRIEFS_DIR,
+    CONFIG_FILE,
+    ISSUE_ID,
+    Project,
+    _inside,
+    date_from_id,
+    load_config,
+)
+from ..errors import BriefingError, Problem
 
 NEW_BRIEF_TEMPLATE = "new-brief.yaml.j2"
 SCHEMA_DIR = "schema"
@@ -43,7 +50,7 @@ def create_file(path: Path, data: bytes) -> None:
 
 def schema_files(names: tuple[str, ...] = ("brief", "config", "issue")) -> dict[str, bytes]:
     """The JSON Schema files as committed under schema/: one per format, stable formatting."""
-    from .schema import json_schemas
+    from ..content.schema import json_schemas
     schemas = json_schemas()
     return {f"{name}.schema.json": (json.dumps(schemas[name], indent=2, ensure_ascii=False)
                                     + "\n").encode("utf-8") for name in names}
@@ -115,7 +122,7 @@ def _free_name_hint(folder: Path, theme_id: str, issue_id: str) -> str:
 
 def _render_brief(project: Project, context: dict) -> str:
     """The packaged template, or the project's own templates/new-brief.yaml.j2 if it has one."""
-    from .templates import environment, render_template
+    from ..render.templates import environment, render_template
     return render_template(environment(project.root / "templates", autoescape=False),
                            NEW_BRIEF_TEMPLATE, context)
 
@@ -339,7 +346,7 @@ def schema_names(which: str) -> tuple[str, ...]:
 
 def schema_text(which: str = "all") -> str:
     """One schema, or all three as {"brief": ..., "config": ..., "issue": ...}."""
-    from .schema import json_schemas
+    from ..content.schema import json_schemas
     schemas = json_schemas()
     names = schema_names(which)
     data = schemas[names[0]] if len(names) == 1 else {n: schemas[n] for n in names}
@@ -348,5 +355,5 @@ def schema_text(which: str = "all") -> str:
 
 def write_schemas(folder: Path, which: str = "all") -> list[Path]:
     """<name>.schema.json files in `folder`, replaced atomically (the one write path)."""
-    from .write import write_files
+    from ..publish.write import write_files
     return write_files(folder, schema_files(schema_names(which)))

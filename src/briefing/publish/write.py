@@ -1,12 +1,13 @@
-"""The one guarded write path: temp file in the same folder, fsync, os.replace; nothing outside out/."""
+"""The one guarded write path: temp file in the same folder, fsync, os.replace; confined."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
-from .errors import BriefingError, Problem
+from ..errors import BriefingError, Problem
 
 TEMP_PREFIX = ".briefing-tmp-"
 
@@ -42,13 +43,13 @@ def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
             current = relative
             target = confined_path(out_root, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-            staged.append((Path(temp), target))
+            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            staged.append((Path(temp_name), target))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
+            os.chmod(temp_name, 0o644)
         for temp, target in staged:
             current = target.relative_to(out_root).as_posix()
             backup = _backup(target)
@@ -94,10 +95,8 @@ def _restore(backups: dict[Path, Path | None]) -> None:
 
 
 def _unlink(path: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def write_text(out_root: Path, relative: str, text: str) -> Path:

@@ -1,1 +1,1 @@
-"""Pure renderers: each takes the Issue model and returns text, touching neither disk nor network."""
+"""Pure renderers: the Issue model in, text or bytes out; neither disk nor network is touched."""

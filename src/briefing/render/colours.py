@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem
-from .model import Brand, Config
+from ..content.model import Brand, Config
+from ..errors import Problem
 
 # WCAG 2.2 success criterion 1.4.3 (level AA): 4.5:1 for normal-size text. Every text in the
 # email is normal size for this purpose (bold below 18.66 px, regular below 24 px).
@@ -57,8 +57,9 @@ def contrast(foreground: str | RGB, background: str | RGB) -> float:
 
 def mix(colour: str, other: str, amount: float) -> str:
     """`amount` of `colour` blended into `other` (0.15 = a light tint of colour on other)."""
-    a, b = parse(colour), parse(other)
-    return to_hex(tuple(x * amount + y * (1 - amount) for x, y in zip(a, b)))
+    ours, theirs = parse(colour), parse(other)
+    r, g, b = (round(x * amount + y * (1 - amount)) for x, y in zip(ours, theirs, strict=True))
+    return to_hex((r, g, b))
 
 
 def passing(foreground: str, background: str, target: float = AA_TEXT) -> str:
@@ -136,8 +137,8 @@ def _ratio(value: float) -> str:
 
 def _brand_marks(root: Path) -> dict[str, tuple[int, int]]:
     """brand.<key> -> (line, col) of its value in briefing.yaml; empty if it cannot be read."""
-    from .errors import BriefingError
-    from .load import Map, load_yaml
+    from ..content.load import Map, load_yaml
+    from ..errors import BriefingError
     try:
         node = load_yaml(root / CONFIG_FILE, CONFIG_FILE)
     except BriefingError:

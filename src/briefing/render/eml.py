@@ -12,8 +12,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
+from ..content.model import Issue, Mailbox
 from ..errors import BriefingError, Problem
-from ..model import Issue, Mailbox
 
 # Headers stay literal up to RFC 5322's hard limit of 998 octets, so a long List-Unsubscribe is
 # never folded into an RFC 2047 encoded word (which Gmail then ignores).
@@ -88,7 +88,7 @@ def to_header(issue: Issue) -> str:
 
 def issue_datetime(issue: Issue) -> dt.datetime:
     """Midnight UTC of the issue date: from the issue, never from the clock."""
-    return dt.datetime.combine(issue.date, dt.time(0, 0), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(issue.date, dt.time(0, 0), tzinfo=dt.UTC)
 
 
 def render_eml(issue: Issue, text: str, html: str) -> bytes:
@@ -106,8 +106,10 @@ def render_eml(issue: Issue, text: str, html: str) -> bytes:
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 one-click
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = "multipart/alternative"
-    msg.attach(_text_part(text, "plain"))
-    msg.attach(_text_part(html, "html"))
+    # typeshed types attach() as taking the container's own class (Self); a MIMEPart is what
+    # the email package documents for the parts of an EmailMessage.
+    msg.attach(_text_part(text, "plain"))  # type: ignore[arg-type]
+    msg.attach(_text_part(html, "html"))  # type: ignore[arg-type]
     # A boundary from the content, not random: the same issue gives the same bytes. '=' cannot
     # occur in quoted-printable output, so the boundary can never collide with a body line.
     digest = hashlib.sha256(text.encode() + b"\0" + html.encode()).hexdigest()[:32]

@@ -1,13 +1,13 @@
-"""The HTML email: Jinja2 renders MJML, mjml-python turns it into HTML tables that mail clients read."""
+"""The HTML email: Jinja2 renders MJML, mjml-python turns it into the tables mail clients read."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..content.markdown import plain_text
+from ..content.model import Issue
 from ..errors import BriefingError, Problem
-from ..markdown import plain_text
-from ..model import Issue
-from ..templates import environment, render_template
+from .templates import environment, render_template
 
 TEMPLATE = "email.mjml.j2"
 PREHEADER_CHARS = 140
@@ -51,7 +51,8 @@ def render_html(issue: Issue, templates: Path | None = None) -> str:
         # fonts={}: no Google Fonts <link>/@import (mjml adds one for Roboto in the font stack):
         # a request to Google on every open, and bytes toward the clip limit.
         html = mjml.mjml2html(source, disable_comments=True, fonts={})
-    except BaseException as exc:  # mjml-python's Rust panics arrive as PanicException(BaseException)
+    # mjml-python's Rust panics arrive as PanicException, a BaseException.
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         message = " ".join(str(exc).split())[:200]

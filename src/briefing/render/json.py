@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ..markdown import plain_text
-from ..model import Issue
-from ..references import item_numbers
+from ..content.markdown import plain_text
+from ..content.model import Issue
+from ..content.references import item_numbers
 
 SCHEMA_VERSION = 1
 

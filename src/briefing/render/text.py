@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
-from ..dates import day_month_year, long_date
-from ..model import Code, Emphasis, Issue, Item, Link, Span, Stat, Strong, Text
-from ..references import item_numbers
+from ..content.dates import day_month_year, long_date
+from ..content.model import Code, Emphasis, Issue, Item, Link, Span, Stat, Strong, Text
+from ..content.references import item_numbers
 from .wrap import width, wrap
 
 WIDTH = 72

@@ -1,4 +1,4 @@
-"""Line wrapping by display columns: East Asian wide characters count two, and may break anywhere."""
+"""Line wrapping by display columns: East Asian wide characters count two and may break anywhere."""
 
 from __future__ import annotations
 

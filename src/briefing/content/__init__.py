@@ -1,0 +1,1 @@
+"""What editors write: YAML read with line marks, validated into the frozen Issue model."""

@@ -1,0 +1,1 @@
+"""Sending the built message to readers: plan, transports, ledger and report."""

@@ -1,0 +1,17 @@
+"""out/index.html: every built issue, newest first, from a template a project may override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .issues import FEED, INDEX_TEMPLATE, TOC, Entry, base_url
+
+
+def render_index(entries: list[Entry], templates: Path | None) -> str:
+    """out/index.html from templates/index.html.j2 (a project's templates/ may override it)."""
+    from ..render.templates import environment, render_template
+    newsletter = entries[0].newsletter
+    context = {"newsletter": newsletter, "issues": entries, "feed": FEED, "toc": TOC,
+               "archive_url": base_url(entries)}
+    page = render_template(environment(templates), INDEX_TEMPLATE, context)
+    return page if page.endswith("\n") else page + "\n"
