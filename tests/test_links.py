@@ -41,9 +41,17 @@ class Site:
                     site.log.append((self.command, self.path))
                     site.active += 1
                     site.most_active = max(site.most_active, site.active)
+                self.counted = True
                 try:
                     self.route(body)
                 finally:
+                    self.done()
+
+            def done(self) -> None:
+                # Before the answer goes out: once the client has it, it may send its next
+                # request while this thread is still unwinding, which is not a third at once.
+                if getattr(self, "counted", False):
+                    self.counted = False
                     with site.lock:
                         site.active -= 1
 
@@ -66,6 +74,7 @@ class Site:
                 self.send(code, body=b"hello\n" if body else b"")
 
             def send(self, code: int, headers: dict | None = None, body: bytes = b"") -> None:
+                self.done()
                 try:
                     self.send_response(code)
                     for name, value in (headers or {}).items():
