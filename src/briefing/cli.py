@@ -350,6 +350,105 @@ def send(issue: IssueArg = None,
     report.check()
 
 
+subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                              rich_markup_mode=None, no_args_is_help=True,
+                              help="The reader list: add, remove, list, import, export.")
+app.add_typer(subscribers_app, name="subscribers")
+
+
+class Status(StrEnum):
+    active = "active"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    complained = "complained"
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    csv = "csv"
+    json = "json"
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+        address: Annotated[str, typer.Argument(metavar="ADDRESS",
+                                               help="user@example.org or 'Name <user@...>'.")],
+        name: Annotated[str | None, typer.Option("--name", help="The reader's name.")] = None,
+        resubscribe: Annotated[bool, typer.Option(
+            "--resubscribe", help="Add back an address that unsubscribed, bounced or "
+                                  "complained (only if they asked to come back).")] = False,
+) -> None:
+    """Add a reader to the list (the store in .briefing/)."""
+    from .subscribers.manage import add
+
+    for line in add(_project(), address, name, resubscribe):
+        typer.echo(line)
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(address: Annotated[str, typer.Argument(metavar="ADDRESS")]) -> None:
+    """Unsubscribe a reader. The address stays, as unsubscribed, so it is never mailed again."""
+    from .subscribers.manage import remove
+
+    for line in remove(_project(), address):
+        typer.echo(line)
+
+
+@subscribers_app.command("list")
+def subscribers_list(
+        status: Annotated[Status | None, typer.Option(
+            "--status", help="Only readers with this status.")] = None,
+        output: Annotated[ListFormat, typer.Option(
+            "--format", help="text, csv or json.")] = ListFormat.text) -> None:
+    """List the readers: status, address, name, since when (and why, for those who left)."""
+    from .subscribers.manage import counts_line, formatted, subscribers
+
+    store, readers = subscribers(_project(), status.value if status else None)
+    for note in store.notes:
+        typer.echo(note, err=True)
+    typer.echo(formatted(readers, output.value), nl=False)
+    if output is ListFormat.text:
+        typer.echo(counts_line(store), err=True)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+        file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="A CSV export.")],
+        email_column: Annotated[str | None, typer.Option(
+            "--email-column", metavar="NAME",
+            help="The column with the addresses, for a CSV of another layout.")] = None,
+        name_column: Annotated[str | None, typer.Option(
+            "--name-column", metavar="NAME", help="The column with the names.")] = None,
+        resubscribe: Annotated[bool, typer.Option(
+            "--resubscribe", help="Also make active again the addresses that unsubscribed, "
+                                  "bounced or complained.")] = False) -> None:
+    """Import readers from a Mailchimp, Substack, Buttondown or listmonk export, or any CSV.
+
+    All or nothing: a bad row or an unknown layout is an error and nothing is imported."""
+    from .subscribers.manage import import_file
+
+    if name_column and not email_column:
+        raise typer.BadParameter("needs --email-column too", param_hint="'--name-column'")
+    result = import_file(_project(), file, email_column, name_column, resubscribe)
+    for note in result.notes:
+        typer.echo(note)
+    typer.echo(result.summary(str(file)))
+
+
+@subscribers_app.command("export")
+def subscribers_export(file: Annotated[Path | None, typer.Argument(
+        metavar="[FILE]", help="Write the CSV here (mode 0600) instead of printing it.",
+        show_default=False)] = None) -> None:
+    """Export every address with its status, as CSV (suppressions included)."""
+    from .subscribers.manage import export
+
+    text, n = export(_project(), file)
+    if file is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"exported {n} address{'' if n == 1 else 'es'} -> {file}")
+
+
 @app.command()
 def preview(issue: IssueArg = None,
             port: Annotated[int, typer.Option(

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from .content.model import Issue
 from .content.validate import Project, load_issue
-from .deliver.ledger import LEDGER
-from .errors import BriefingError, Problem
+from .errors import BriefingError, Problem, Problems
 from .render.issue import Rendered, render_issue
 
 if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
@@ -35,9 +34,15 @@ class BuildAllResult:
     archive: ArchiveResult | None = None
 
 
-def is_frozen(project: Project, issue_id: str) -> bool:
-    """An issue with a send ledger has gone out: its outputs are what readers got."""
-    return (project.out / issue_id / LEDGER).exists()
+def frozen_by(project: Project, issue_id: str, state: str) -> str | None:
+    """Where the record of an issue's deliveries is, if it has any: an issue that has gone
+    out is frozen, its outputs are what readers got."""
+    from .subscribers.store import LEGACY_LEDGER, has_deliveries
+    if (project.out / issue_id / LEGACY_LEDGER).exists():
+        return f"out/{issue_id}/{LEGACY_LEDGER}"
+    if has_deliveries(project.root / state, project.out, issue_id):
+        return state
+    return None
 
 
 @contextmanager
@@ -61,9 +66,10 @@ def build(project: Project, issue_id: str | None = None, force: bool = False) ->
 
 def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     issue = load_issue(project, issue_id)
-    if is_frozen(project, issue.id) and not force:
+    where = frozen_by(project, issue.id, issue.config.state)
+    if where and not force:
         raise BriefingError(Problem(
-            f"out/{issue.id}/{LEDGER}", 0, 0,
+            where, 0, 0,
             f"issue {issue.id} has been sent, so its outputs are frozen",
             f"rebuild anyway with 'briefing build {issue.id} --force'"))
     rendered = render_issue(project, issue)
@@ -87,10 +93,13 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     them; only when none has any is anything written, in one write_files call, then the
     archive is refreshed once. So an invalid issue never leaves half the set rebuilt.
     """
-    from .content.validate import issue_ids
+    from .content.model import Config
+    from .content.validate import issue_ids, load_config
     from .publish.write import write_files
 
     ids = issue_ids(project)
+    config = load_config(project, Problems())  # a broken one is reported by each issue below
+    state = config.state if config is not None else Config.state
     if not ids:
         raise BriefingError(Problem("briefs", 0, 0, "no issues yet; create "
                                     "briefs/<ISSUE>/ with 'briefing new THEME'"))
@@ -98,7 +107,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     rendered: list[Rendered] = []
     problems: list[Problem] = []
     for issue_id in ids:
-        if is_frozen(project, issue_id) and not force:
+        if frozen_by(project, issue_id, state) and not force:
             frozen.append(issue_id)
             continue
         try:

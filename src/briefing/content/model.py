@@ -66,12 +66,38 @@ class LintSettings:
     disable: tuple[str, ...] = ()
 
 
+# Each reader's unsubscribe token: 18 bytes of an HMAC (144 bits) in unpadded base64url, so
+# 24 characters that quoted-printable, URLs and mailto local parts all carry as they are.
+TOKEN_LENGTH = 24
+# What stands for the token in the built (web and archive) copies: the same length and the same
+# kind of characters, so a sent copy is made by replacing it in the built bytes without
+# changing the length of any quoted-printable line. It tells whoever follows it what it is.
+TOKEN_PLACEHOLDER = "ARCHIVE-COPY-NOT-A-TOKEN"
+assert len(TOKEN_PLACEHOLDER) == TOKEN_LENGTH
+
+
 @dataclass(frozen=True)
 class Unsubscribe:
-    """Where readers unsubscribe: a one-click https URL (RFC 8058) and optionally a mailto."""
+    """Where readers unsubscribe: a one-click https URL (RFC 8058) holding `{token}`, and
+    optionally a mailto, which may hold `{token}` too."""
 
     url: str
     mailto: str = ""
+
+    def url_for(self, token: str) -> str:
+        return self.url.replace("{token}", token)
+
+    def mailto_for(self, token: str) -> str:
+        return self.mailto.replace("{token}", token)
+
+
+@dataclass(frozen=True)
+class SyncSources:
+    """Where unsubscribes come back from (briefing.yaml `sync:`); `send` reads them first."""
+
+    events: str = ""  # the endpoint's events: a file, or an https URL of its /events
+    events_secret_env: str = "BRIEFING_EVENTS_SECRET"
+    mailbox: str = ""  # an mbox file or a Maildir folder
 
 
 @dataclass(frozen=True)
@@ -80,9 +106,9 @@ class Config:
 
     name: str
     sender: Mailbox
-    recipients: tuple[Mailbox, ...]
     address: str
     themes: tuple[Theme, ...]
+    recipients: tuple[Mailbox, ...] = ()  # besides the subscribers in the store
     tagline: str = ""
     language: str = "en"
     reply_to: Mailbox | None = None
@@ -93,18 +119,21 @@ class Config:
     brand: Brand = field(default_factory=Brand)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     lint: LintSettings = field(default_factory=LintSettings)
+    state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
+    sync: SyncSources = field(default_factory=SyncSources)
 
     def theme(self, theme_id: str) -> Theme:
         return next(t for t in self.themes if t.id == theme_id)
 
-    # The names templates have used since the first release (a project's own templates may).
+    # The names templates use: the built copies carry the placeholder where each sent copy
+    # carries its reader's token.
     @property
     def unsubscribe_url(self) -> str:
-        return self.unsubscribe.url
+        return self.unsubscribe.url_for(TOKEN_PLACEHOLDER)
 
     @property
     def unsubscribe_mailto(self) -> str:
-        return self.unsubscribe.mailto
+        return self.unsubscribe.mailto_for(TOKEN_PLACEHOLDER)
 
 
 # Inline Markdown in summaries, parsed once into spans that each renderer walks.

@@ -14,6 +14,7 @@ from .model import (
     SmtpSettings,
     Source,
     Stat,
+    SyncSources,
     Theme,
     Unsubscribe,
 )
@@ -73,6 +74,17 @@ def parse_mailbox(value: str) -> Mailbox:
 MAX_HEADER_URL = 900
 
 
+# A token is 24 characters of base64url; the header must still fit with it filled in.
+_TOKEN_SAMPLE = "T" * 24
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _other_placeholders(value: str) -> list[str]:
+    return [p for p in _PLACEHOLDER.findall(value) if p != "{token}"] + (
+        ["{"] if "{" in _PLACEHOLDER.sub("", value) else []) + (
+        ["}"] if "}" in _PLACEHOLDER.sub("", value) else [])
+
+
 def check_mailto(value: str) -> str:
     if not value.startswith("mailto:"):
         raise ValueError("must start with 'mailto:'")
@@ -80,18 +92,62 @@ def check_mailto(value: str) -> str:
     if re.search(r"[\s<>\"]", value):
         raise ValueError(f"is not a valid mailto: URL ('{value}')|write it as "
                          "mailto:user@example.org, percent-encoding spaces as %20")
-    parse_mailbox(value[len("mailto:"):].split("?", 1)[0])
+    other = _other_placeholders(value)
+    if other:
+        raise ValueError(f"has '{other[0]}', which briefing does not fill in|the only "
+                         "placeholder is {token}, e.g. mailto:unsubscribe+{token}@example.org")
+    if not value.isascii():
+        raise ValueError("must be ASCII: it goes into a mail header as it is|"
+                         "percent-encode other characters")
+    parse_mailbox(value[len("mailto:"):].replace("{token}", _TOKEN_SAMPLE).split("?", 1)[0])
     return value
 
 
 def check_unsubscribe_url(value: str) -> str:
-    """RFC 8058 one-click unsubscribe needs an https URL; it goes literally into a header."""
-    check_url(value)
-    if urlsplit(value).scheme.lower() != "https":
+    """RFC 8058 one-click: an https URL that identifies the reader (its `{token}`) and the list;
+    it goes literally into a header."""
+    other = _other_placeholders(value)
+    if other:
+        raise ValueError(f"has '{other[0]}', which briefing does not fill in|the only "
+                         "placeholder is {token}, e.g. https://example.org/u/{token}")
+    if "{token}" not in value:
+        raise ValueError("has no {token}: a one-click link must say who is unsubscribing "
+                         "(RFC 8058 3.1)|write it like https://example.org/u/{token}; "
+                         "'briefing subscribers serve' answers such links")
+    if not value.isascii():
+        raise ValueError("must be ASCII: it goes into a mail header as it is|"
+                         "percent-encode other characters (or use the punycode host)")
+    filled = value.replace("{token}", _TOKEN_SAMPLE)
+    check_url(filled)
+    if urlsplit(filled).scheme.lower() != "https":
         raise ValueError("must be an https URL (RFC 8058 one-click unsubscribe)|"
                          "write the https:// address")
     if re.search(r"[<>\"]", value):
         raise ValueError("must not contain '<', '>' or '\"'|percent-encode them")
+    return value
+
+
+def check_state_path(value: str) -> str:
+    """The store is private: a relative path inside the project, never under out/."""
+    from pathlib import PurePosixPath
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or "\\" in value:
+        raise ValueError(f"must be a path inside the project ('{value}')|"
+                         "for example .briefing/state.sqlite3")
+    if path.parts and path.parts[0] == "out":
+        raise ValueError("must not be under out/, which is published as is|"
+                         "keep it in .briefing/, which is private")
+    return value
+
+
+def check_events_source(value: str) -> str:
+    """The endpoint's events: an https URL of its /events, or a file path."""
+    if "://" in value:
+        check_url(value)
+        if not value.lower().startswith("https://") and not re.match(
+                r"http://(127\.0\.0\.1|localhost|\[::1\])[:/]", value):
+            raise ValueError("must be an https URL (the bearer secret travels with it)|"
+                             "http:// is accepted only for 127.0.0.1")
     return value
 
 
@@ -185,12 +241,26 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
                         description="Rule ids to turn off, e.g. [publisher-share]")),
 })
 
+SYNC = Object(name="sync", model=SyncSources,
+              description="Where unsubscribes come back from; `send` syncs them first", keys={
+    "events": Key(Custom(description="The unsubscribe endpoint's events: a file, or the https "
+                                     "URL of its /events", convert=check_events_source,
+                         max_length=2000)),
+    "events_secret_env": Key(Text(description="Environment variable holding the bearer secret "
+                                              "for an events URL", pattern=r"[A-Z_][A-Z0-9_]*",
+                                  max_length=100)),
+    "mailbox": Key(_line("An mbox file or Maildir folder with mail sent to the unsubscribe "
+                         "address (and, later, bounces)", max_length=1000)),
+})
+
 UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={
     # header=True: an encoded word in a header URL decodes to anything (CVE-2024-6923).
-    "url": Key(Custom(description="https URL for one-click unsubscribe (RFC 8058)",
+    "url": Key(Custom(description="https URL for one-click unsubscribe (RFC 8058) with "
+                                  "{token}, e.g. https://example.org/u/{token}",
                       convert=check_unsubscribe_url, header=True, max_length=MAX_HEADER_URL),
                True),
-    "mailto": Key(Custom(description="mailto: address for unsubscribe requests",
+    "mailto": Key(Custom(description="mailto: address for unsubscribe requests; may hold "
+                                     "{token}, e.g. mailto:unsubscribe+{token}@example.org",
                          convert=check_mailto, header=True, max_length=MAX_HEADER_URL)),
 })
 
@@ -200,7 +270,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "language": Key(Text(description="Language tag for <html lang>, e.g. en",
                          pattern=r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", max_length=35)),
     "sender": Key(_mailbox("From address: Name <user@example.org>"), True),
-    "recipients": Key(List(of=_mailbox("Recipient address"), min_items=1), True),
+    "recipients": Key(List(of=_mailbox("Recipient address, besides the subscriber list"))),
     "list_address": Key(_mailbox("The list's own address, used as To when there are "
                                  "several recipients")),
     "reply_to": Key(_mailbox("Reply-To address")),
@@ -212,6 +282,10 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "brand": Key(BRAND),
     "smtp": Key(SMTP),
     "lint": Key(LINT),
+    "state": Key(Custom(description="The private subscriber store (default "
+                                    ".briefing/state.sqlite3)", convert=check_state_path,
+                        max_length=500)),
+    "sync": Key(SYNC),
 })
 
 ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={

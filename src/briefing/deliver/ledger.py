@@ -1,74 +1,78 @@
-"""The never-twice ledger: out/<ISSUE>/sent.jsonl, one line per accepted recipient."""
+"""The never-twice ledger, in the subscriber store: who got which content of which issue.
+
+A copy is recorded as `attempted` (committed) before it is handed to the transport, and as
+`accepted` (committed) once the server or command took it, before the next copy goes. So a
+crash at any moment leaves either nothing (the copy never left), an acceptance, or an attempt
+without an acceptance: that reader *may* have it, and a rerun says so instead of sending again.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from ..errors import BriefingError, Problem
-
-LEDGER = "sent.jsonl"
+from ..subscribers.store import Store, address_key, now
 
 
-@dataclass
+@dataclass(frozen=True)
+class Delivery:
+    address: str
+    message_id: str
+    sha256: str
+    state: str
+    attempted_at: str
+    accepted_at: str | None
+    reply: str
+    transport: str
+
+
 class Ledger:
-    """Who got the issue. Appended and fsynced after each acceptance, so a crash loses nothing."""
+    """The deliveries of one issue."""
 
-    out: Path
-    issue_id: str
-    entries: list[dict] = field(default_factory=list)
+    def __init__(self, store: Store, issue_id: str) -> None:
+        self.store = store
+        self.issue_id = issue_id
 
     @property
     def shown(self) -> str:
-        return f"out/{self.issue_id}/{LEDGER}"
+        return self.store.shown
 
-    @classmethod
-    def read(cls, out: Path, issue_id: str) -> Ledger:
-        ledger = cls(out, issue_id)
-        path = out / issue_id / LEDGER
-        if not path.exists():
-            return ledger
-        if path.is_symlink() or not path.is_file():
-            raise BriefingError(Problem(ledger.shown, 0, 0, "is not a regular file"))
-        for number, line in enumerate(path.read_bytes().split(b"\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                if not (isinstance(entry, dict) and isinstance(entry.get("recipient"), str)
-                        and isinstance(entry.get("sha256"), str)):
-                    raise ValueError
-            except ValueError:
-                raise BriefingError(Problem(
-                    ledger.shown, number, 1, "is not a ledger line (a JSON object with "
-                                             "'recipient' and 'sha256')",
-                    "the ledger says who got the issue: fix that line by hand, and delete it "
-                    "only if you know that recipient did not get it")) from None
-            ledger.entries.append(entry)
-        return ledger
+    def deliveries(self) -> list[Delivery]:
+        rows = self.store.db.execute(
+            "SELECT address, message_id, sha256, state, attempted_at, accepted_at, reply, "
+            "transport FROM deliveries WHERE issue = ? ORDER BY id", (self.issue_id,))
+        return [Delivery(*row) for row in rows]
 
-    def recipients(self) -> set[str]:
-        return {e["recipient"].lower() for e in self.entries}
+    def accepted(self) -> dict[str, Delivery]:
+        """address key -> its (last) accepted copy."""
+        return {address_key(d.address): d for d in self.deliveries() if d.state == "accepted"}
+
+    def unconfirmed(self) -> dict[str, Delivery]:
+        """Copies handed over without an acceptance: the reader may or may not have them."""
+        done = self.accepted()
+        return {address_key(d.address): d for d in self.deliveries()
+                if d.state == "attempted" and address_key(d.address) not in done}
 
     def hashes(self) -> set[str]:
-        return {e["sha256"] for e in self.entries}
+        return {d.sha256 for d in self.deliveries() if d.state == "accepted"}
 
-    def append(self, entry: dict) -> None:
-        # write.py is the one path for outputs; the ledger is the one file that is appended to,
-        # so it gets the same confinement check and its own append + fsync.
-        from ..publish.write import confined_path
-        path = confined_path(self.out, f"{self.issue_id}/{LEDGER}")
-        line = json.dumps(entry, ensure_ascii=False, separators=(", ", ": ")) + "\n"
-        created = not path.exists()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:  # the new name itself must survive a crash too
-            from ..publish.write import fsync_dir
-            fsync_dir(path.parent)
-        self.entries.append(entry)
+    def attempt(self, address: str, message_id: str, sha256: str, transport: str) -> int:
+        """Record that a copy is about to be handed over; committed before it is."""
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO deliveries (issue, address, address_key, message_id, sha256, state, "
+                "attempted_at, transport) VALUES (?, ?, ?, ?, ?, 'attempted', ?, ?)",
+                (self.issue_id, address, address_key(address), message_id, sha256, now(),
+                 transport))
+            return int(cursor.lastrowid or 0)
+
+    def accept(self, row: int, reply: str) -> None:
+        """The server (or command) took the copy. The send time is the only clock value
+        briefing keeps about a delivery."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE deliveries SET state = 'accepted', accepted_at = ?, reply = ? "
+                       "WHERE id = ?", (now(), reply, row))
+
+    def forget(self, row: int) -> None:
+        """The copy certainly did not go (refused before DATA): no record of it is kept."""
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE id = ? AND state = 'attempted'", (row,))

@@ -1,10 +1,16 @@
-"""Everything a send checks before the first copy: the plan a dry run shows."""
+"""Everything a send checks before the first copy: the plan a dry run shows.
+
+Who gets an issue: the active readers in the subscriber store plus `recipients:` from
+briefing.yaml, once each (addresses compare case-insensitively), minus every suppressed
+address (unsubscribed, bounced, complained): never sent to, not with --force, not with --to.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
@@ -12,8 +18,12 @@ from ..content.model import Issue
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_issue
 from ..errors import BriefingError, Problem, count
+from ..render.eml import list_label
 from ..render.issue import render_issue
+from ..subscribers.store import Store, Subscriber, address_key
+from ..subscribers.tokens import Tokens, load_key
 from .ledger import Ledger
+from .personal import CopyMaker
 from .sendmail import sendmail_transport
 from .smtp import SmtpTransport, smtp_transport
 from .transport import MAX_ATTEMPTS, Transport
@@ -37,7 +47,17 @@ class SendOptions:
 @dataclass(frozen=True)
 class Recipient:
     address: str
-    record: bool  # on the list in briefing.yaml: the ledger records it (a --to test send is not)
+    record: bool  # on the list: the ledger records it (a --to test send is not)
+
+
+@dataclass
+class Audience:
+    """Who is on the list for this send, and who was left out because they must not get it."""
+
+    readers: list[Recipient]
+    from_store: int
+    from_config: int
+    suppressed: int  # addresses in briefing.yaml or the store that are suppressed
 
 
 @dataclass
@@ -46,17 +66,26 @@ class Plan:
     options: SendOptions
     data: bytes
     sha256: str
-    message_id: str
     transport: Transport
+    store: Store
     ledger: Ledger
+    tokens: Tokens
+    copies: CopyMaker
+    audience: Audience
     selected: list[Recipient]
     todo: list[Recipient]
     skipped: list[str]  # already in the ledger, not sent again
     again: list[str]    # already in the ledger, sent again because of --force
+    unconfirmed: list[str] = field(default_factory=list)  # may have it: left out
+    notes: list[str] = field(default_factory=list)  # what opening the store did
 
     @property
     def message_path(self) -> str:
         return f"out/{self.issue.id}/{MESSAGE}"
+
+    def copy_for(self, address: str, when: dt.datetime | None = None) -> tuple[bytes, str]:
+        """This reader's own copy and its Message-ID."""
+        return self.copies.copy(self.tokens.token(address), when or dt.datetime.now(dt.UTC))
 
     def command(self, recipients: list[str] | None = None, force: bool | None = None) -> str:
         """The command line that sends for real (or resumes), with the options given."""
@@ -79,7 +108,7 @@ class Plan:
     def describe(self, dry_run: bool) -> list[str]:
         """What a dry run shows; its last line says how to send for real."""
         issue, o = self.issue, self.options
-        lines = []
+        lines = list(self.notes)
         if dry_run:
             lines.append("dry run: nothing is sent")
         lines += [
@@ -89,25 +118,34 @@ class Plan:
             f"subject:    {issue.subject}",
             f"from:       {issue.config.sender}",
             f"to header:  {_header(self.data, 'To')} (the same in every copy)",
+            "copies:     one per reader, with their own one-click unsubscribe link "
+            "(List-Unsubscribe, List-Unsubscribe-Post), Message-ID and Date",
             f"transport:  {self.transport.describe()}",
             f"recipients: {_listing([r.address for r in self.selected])}"
-            + (" (from --to)" if o.to else " (from briefing.yaml)"),
+            + (" (from --to)" if o.to else f" ({self._sources()})"),
         ]
         tests = [r.address for r in self.selected if not r.record]
         if tests:
             lines.append(f"test send:  {_listing(tests)} not on the list: not recorded in "
                          f"{self.ledger.shown}, so the issue stays editable")
-        if self.ledger.entries:
+        delivered = self.ledger.accepted()
+        if delivered:
             lines.append(f"ledger:     {self.ledger.shown} has "
-                         f"{count(len(self.ledger.recipients()), 'recipient')}")
+                         f"{count(len(delivered), 'recipient')} of this issue")
         if self.skipped:
             lines.append(f"skipped:    {_listing(self.skipped)}: already got this issue "
                          f"(--force sends again)")
+        if self.unconfirmed:
+            lines.append(f"unconfirmed: {_listing(self.unconfirmed)}: a copy was handed over "
+                         "when an earlier send stopped, so they may have it; not sent again "
+                         "(--force sends again)")
         if self.again:
             lines.append(f"again:      {_listing(self.again)}: already got this issue, sent "
                          f"again because of --force")
         if not self.todo:
-            lines.append(f"nothing to send: every recipient is in {self.ledger.shown}")
+            lines.append(f"nothing to send: every recipient is in {self.ledger.shown}"
+                         if self.selected else "nothing to send: the list is empty (add "
+                         "readers with 'briefing subscribers add' or 'import')")
             if dry_run:
                 lines.append(f"to send again anyway: {self.command(force=True)}")
             return lines
@@ -122,6 +160,18 @@ class Plan:
         else:
             lines.append(f"sending:    {count(len(self.todo), 'message')} ({how}{rate})")
         return lines
+
+    def _sources(self) -> str:
+        a = self.audience
+        parts = []
+        if a.from_store or not a.from_config:
+            parts.append(f"{count(a.from_store, 'subscriber')} in {self.store.shown}")
+        if a.from_config:
+            parts.append(f"{a.from_config} from briefing.yaml")
+        text = ", ".join(parts)
+        if a.suppressed:
+            text += f"; {a.suppressed} suppressed left out"
+        return text
 
 
 def _size(n: int) -> str:
@@ -138,28 +188,78 @@ def _header(data: bytes, name: str) -> str:
     return str(BytesHeaderParser(policy=default_policy).parsebytes(data)[name] or "")
 
 
-def _recipients(issue: Issue, to: tuple[str, ...]) -> list[Recipient]:
-    listed = {r.address.lower() for r in issue.config.recipients}
-    if to:
-        addresses = []
-        for value in to:
-            if any(c in value for c in "\r\n\0"):
-                raise BriefingError(Problem("--to", 0, 0, "an address must not contain a line "
-                                                          "break"))
-            try:
-                addresses.append(parse_mailbox(value).address)
-            except ValueError:
-                raise BriefingError(Problem("--to", 0, 0, f"'{value}' is not a valid address",
-                                            "write it as user@example.org")) from None
-    else:
-        addresses = [r.address for r in issue.config.recipients]
+def audience(issue: Issue, store: Store) -> tuple[Audience, dict[str, Subscriber]]:
+    """The list: active readers in the store, then briefing.yaml's recipients, once each,
+    without any suppressed address."""
+    suppressed = store.suppressed()
     seen: set[str] = set()
-    out = []
-    for address in addresses:  # the same address twice would get two copies: once is enough
-        if address.lower() not in seen:
-            seen.add(address.lower())
-            out.append(Recipient(address, address.lower() in listed))
-    return out
+    readers: list[Recipient] = []
+    left_out: set[str] = set()
+    from_store = from_config = 0
+    for address, _name in store.active_addresses():
+        key = address_key(address)
+        if key not in seen:
+            seen.add(key)
+            readers.append(Recipient(address, True))
+            from_store += 1
+    for mailbox in issue.config.recipients:
+        key = address_key(mailbox.address)
+        if key in suppressed:
+            left_out.add(key)
+        elif key not in seen:
+            seen.add(key)
+            readers.append(Recipient(mailbox.address, True))
+            from_config += 1
+    return Audience(readers, from_store, from_config, len(left_out)), suppressed
+
+
+def _chosen(to: tuple[str, ...], on_list: set[str],
+            suppressed: dict[str, Subscriber]) -> list[Recipient]:
+    """--to addresses: a reader on the list gets their copy (recorded), anyone else a test
+    send (not recorded); a suppressed address is refused with the reason."""
+    problems = []
+    chosen = []
+    seen: set[str] = set()
+    for value in to:
+        if any(c in value for c in "\r\n\0"):
+            problems.append(Problem("--to", 0, 0, "an address must not contain a line break"))
+            continue
+        try:
+            address = parse_mailbox(value).address
+        except ValueError:
+            problems.append(Problem("--to", 0, 0, f"'{value}' is not a valid address",
+                                    "write it as user@example.org"))
+            continue
+        key = address_key(address)
+        if key in suppressed:
+            problems.append(Problem(
+                "--to", 0, 0, f"{address} is {suppressed[key].why()}: briefing never mails a "
+                              "suppressed address, not with --to or --force",
+                f"if they asked to come back: briefing subscribers add {address} "
+                "--resubscribe"))
+            continue
+        if key not in seen:  # the same address twice would get two copies: once is enough
+            seen.add(key)
+            chosen.append(Recipient(address, key in on_list))
+    if problems:
+        raise BriefingError(problems)
+    return chosen
+
+
+def _transport(issue: Issue, options: SendOptions) -> Transport:
+    if options.smtp and options.sendmail:
+        raise BriefingError(Problem("--sendmail", 0, 0, "give --smtp or --sendmail, not both"))
+    if options.sendmail and options.insecure:
+        raise BriefingError(Problem("--insecure", 0, 0, "applies to --smtp only"))
+    if options.sendmail:
+        return sendmail_transport(options.sendmail, options.timeout)
+    if options.smtp or issue.config.smtp.url:
+        where = "--smtp" if options.smtp else "briefing.yaml"
+        return smtp_transport(options.smtp or issue.config.smtp.url, issue.config,
+                              options.insecure, options.timeout, where)
+    raise BriefingError(Problem(
+        "briefing.yaml", 0, 0, "no way to send: no smtp.url in briefing.yaml",
+        "set smtp.url, or pass --smtp smtp://host:587 or --sendmail 'msmtp'"))
 
 
 def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Plan:
@@ -175,39 +275,36 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Pla
         raise BriefingError(Problem(shown, 0, 0, "is out of date with the briefs (or was edited)",
                                     f"run 'briefing build {issue.id}' first"))
     digest = hashlib.sha256(data).hexdigest()
-    if options.smtp and options.sendmail:
-        raise BriefingError(Problem("--sendmail", 0, 0, "give --smtp or --sendmail, not both"))
     if options.rate < 0 or options.timeout <= 0 or options.retry_delay < 0:
         raise BriefingError(Problem("send", 0, 0, "--rate, --timeout and the retry delay "
                                                   "must be positive"))
-    transport: Transport
-    if options.sendmail and options.insecure:
-        raise BriefingError(Problem("--insecure", 0, 0, "applies to --smtp only"))
-    if options.sendmail:
-        transport = sendmail_transport(options.sendmail, options.timeout)
-    elif options.smtp or issue.config.smtp.url:
-        where = "--smtp" if options.smtp else "briefing.yaml"
-        transport = smtp_transport(options.smtp or issue.config.smtp.url, issue.config,
-                                   options.insecure, options.timeout, where)
-    else:
-        raise BriefingError(Problem(
-            "briefing.yaml", 0, 0, "no way to send: no smtp.url in briefing.yaml",
-            "set smtp.url, or pass --smtp smtp://host:587 or --sendmail 'msmtp'"))
-    ledger = Ledger.read(project.out, issue.id)
-    selected = _recipients(issue, options.to)
+    transport = _transport(issue, options)
+    store = Store.open(project.root, issue.config.state)
+    ledger = Ledger(store, issue.id)
+    everyone, suppressed = audience(issue, store)
+    on_list = {address_key(r.address) for r in everyone.readers}
+    selected = _chosen(options.to, on_list, suppressed) if options.to else everyone.readers
     old = ledger.hashes() - {digest}
+    delivered = ledger.accepted()
     if old and not options.force:
         raise BriefingError(Problem(
-            ledger.shown, 0, 0, f"{MESSAGE} has changed since it was sent to "
-                                f"{count(len(ledger.recipients()), 'recipient')} "
+            ledger.shown, 0, 0, f"{MESSAGE} of {issue.id} has changed since it was sent to "
+                                f"{count(len(delivered), 'recipient')} "
                                 f"(sha256 {', '.join(sorted(h[:12] for h in old))} then, "
                                 f"{digest[:12]} now)",
             "send the changed issue with --force; check the dry run first"))
-    done = ledger.recipients()
-    already = [r.address for r in selected if r.address.lower() in done]
-    todo = [r for r in selected if options.force or r.address.lower() not in done]
-    return Plan(issue=issue, options=options, data=data, sha256=digest,
-                message_id=_header(data, "Message-ID"), transport=transport, ledger=ledger,
-                selected=selected, todo=todo,
-                skipped=[] if options.force else already,
-                again=already if options.force else [])
+    maybe = ledger.unconfirmed()
+    already = [r.address for r in selected if address_key(r.address) in delivered]
+    unsure = [r.address for r in selected if address_key(r.address) in maybe]
+    todo = [r for r in selected if options.force or (
+        address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
+    copies = CopyMaker(data, issue.config.unsubscribe, digest, shown)
+    tokens = Tokens(load_key(project.root), list_label(issue.config))
+    plan = Plan(issue=issue, options=options, data=data, sha256=digest, transport=transport,
+                store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
+                selected=selected, todo=todo, skipped=[] if options.force else already,
+                again=already if options.force else [],
+                unconfirmed=[] if options.force else unsure, notes=list(store.notes))
+    if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
+        plan.copy_for(todo[0].address)
+    return plan

@@ -15,6 +15,8 @@ class Report:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (address, last reply)
     stopped: str = ""                                            # why the run stopped early
     not_tried: list[str] = field(default_factory=list)
+    # Handed over when the transport failed: they may have it, so a rerun leaves them out.
+    unconfirmed: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
         plan = self.plan
@@ -45,6 +47,13 @@ class Report:
         named = plan.options.force or bool(plan.options.to)
         resume = plan.command(rest if named else None)
         if self.stopped:
+            for address in self.unconfirmed:
+                problems.append(Problem(
+                    plan.transport.name, 0, 0,
+                    f"{address} may have received the issue: the transport failed after the "
+                    "message was handed over, so it is recorded as unconfirmed and a rerun "
+                    "does not send it again", "send it again only if you know it did not "
+                    f"arrive: {plan.command([address], force=True)}"))
             problems.append(Problem(
                 plan.transport.name, 0, 0,
                 f"stopped after {len(self.sent)} of {count(len(plan.todo), 'recipient')}: "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -32,10 +31,14 @@ def deliver(plan: Plan, progress: Callable[[str], None] = lambda address: None,
                 if wait > 0:
                     sleep(wait)
             last = time.monotonic()
+            data, message_id = plan.copy_for(recipient.address)
+            row = (plan.ledger.attempt(recipient.address, message_id, plan.sha256,
+                                       transport.name) if recipient.record else 0)
             try:
-                reply = _attempts(transport, sender, recipient.address, plan.data, options,
-                                  sleep)
+                reply = _attempts(transport, sender, recipient.address, data, options, sleep)
             except Rejected as exc:
+                if row:
+                    plan.ledger.forget(row)
                 report.failed.append((recipient.address, exc.reply))
                 in_a_row += 1
                 if in_a_row >= MAX_FAILURES_IN_A_ROW and index + 1 < len(plan.todo):
@@ -45,20 +48,18 @@ def deliver(plan: Plan, progress: Callable[[str], None] = lambda address: None,
                     break
             except Lost as exc:
                 report.stopped = str(exc)
-                report.not_tried = [r.address for r in plan.todo[index:]]
+                if exc.maybe_delivered:
+                    report.unconfirmed.append(recipient.address)
+                    report.not_tried = [r.address for r in plan.todo[index + 1:]]
+                else:
+                    if row:
+                        plan.ledger.forget(row)
+                    report.not_tried = [r.address for r in plan.todo[index:]]
                 break
             else:
                 in_a_row = 0
-                if recipient.record:
-                    plan.ledger.append({
-                        "recipient": recipient.address,
-                        "message_id": plan.message_id,
-                        "sha256": plan.sha256,
-                        # The one clock value allowed on disk: when this copy was accepted.
-                        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                        "reply": reply,
-                        "transport": transport.name,
-                    })
+                if row:
+                    plan.ledger.accept(row, reply)
                 report.sent.append((recipient.address, reply))
             progress(recipient.address)
     finally:

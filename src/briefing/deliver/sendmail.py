@@ -48,7 +48,8 @@ class SendmailTransport:
             proc = subprocess.run(argv, input=data, capture_output=True, timeout=self.timeout,
                                   check=False)
         except subprocess.TimeoutExpired:
-            raise Lost(f"{self.name} did not finish within {self.timeout:g} s") from None
+            raise Lost(f"{self.name} did not finish within {self.timeout:g} s",
+                       maybe_delivered=True) from None
         except OSError as exc:
             raise Lost(f"could not run {self.name}: {why(exc)}") from None
         said = " ".join((proc.stderr or proc.stdout).decode("utf-8", "replace").split())[:300]

@@ -108,12 +108,15 @@ class SmtpTransport:
         smtp = self._smtp
         assert smtp is not None
         # The file has LF line ends; SMTP needs CRLF, and smtplib leaves bytes as they are.
-        data = re.sub(rb"\r?\n", b"\r\n", data)
+        data = data.replace(b"\n", b"\r\n") if b"\r" not in data else \
+            re.sub(rb"\r?\n", b"\r\n", data)
+        handed_over = False
         try:
             for step, args in (("mail", (sender,)), ("rcpt", (recipient,))):
                 code, text = getattr(smtp, step)(*args)
                 if code not in (250, 251):
                     self._refused(smtp, code, text)
+            handed_over = True  # from here on the server may have the message
             try:
                 code, text = smtp.data(data)
             except smtplib.SMTPDataError as exc:  # no 354 after DATA
@@ -123,7 +126,8 @@ class SmtpTransport:
             return reply_text(code, text)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
-            raise Lost(f"lost the connection ({why(exc)})") from None
+            raise Lost(f"lost the connection ({why(exc)})", maybe_delivered=handed_over) \
+                from None
 
     def _refused(self, smtp: smtplib.SMTP, code: int, text: bytes | str) -> None:
         reply = reply_text(code, text)

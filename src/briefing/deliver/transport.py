@@ -21,7 +21,14 @@ class Rejected(Exception):
 
 
 class Lost(Exception):
-    """The transport itself failed (connection refused, dropped, timed out): stop the run."""
+    """The transport itself failed (connection refused, dropped, timed out): stop the run.
+
+    `maybe_delivered`: it failed after the message itself was handed over (during or after
+    DATA, or while the command ran), so the reader may have it; before that, certainly not."""
+
+    def __init__(self, reason: str, maybe_delivered: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_delivered = maybe_delivered
 
 
 class Transport(Protocol):

@@ -12,7 +12,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
-from ..content.model import Issue, Mailbox
+from ..content.model import TOKEN_PLACEHOLDER, Config, Issue, Mailbox
 from ..errors import BriefingError, Problem
 
 # Headers stay literal up to RFC 5322's hard limit of 998 octets, so a long List-Unsubscribe is
@@ -23,10 +23,13 @@ POLICY = email.policy.default.clone(max_line_length=998)
 BODY_POLICY = email.policy.default.clone(max_line_length=76)
 MAX_LINE = 998  # RFC 5322 2.1.1, octets without the CRLF
 
+# The built message is the web and archive copy: no reader's token, so no List-Unsubscribe
+# and no List-Unsubscribe-Post (it could not keep their promise). `briefing send` adds both to
+# each reader's copy, with a Date and a Message-ID of its own (deliver/personal.py).
 EXPECTED_HEADERS = {
-    "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-    "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
+    "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "List-Id",
 }
+QP_LINE = 76  # RFC 2045 6.7: encoded lines of at most 76 characters
 
 # RFC 5322 atext: a phrase made only of these (and spaces) needs no quoting.
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
@@ -52,20 +55,25 @@ def _phrase(name: str) -> str:
     return " ".join(_SPECIALS.sub(" ", name).split())
 
 
+def list_label(config: Config) -> str:
+    """RFC 2919 list-id: a label under the sender's domain; it also keys the readers' tokens."""
+    label = re.sub(r"[^a-z0-9]+", "-", config.name.lower()).strip("-") or "briefing"
+    return f"{label}.{config.sender.domain}"
+
+
 def list_id(issue: Issue) -> str:
-    """RFC 2919: a phrase and a list-label under the sender's domain."""
-    label = re.sub(r"[^a-z0-9]+", "-", issue.config.name.lower()).strip("-") or "briefing"
+    """RFC 2919: a phrase and the list-label."""
     phrase = _phrase(issue.config.name)
-    return f"{phrase} <{label}.{issue.config.sender.domain}>" if phrase else \
-        f"<{label}.{issue.config.sender.domain}>"
+    label = list_label(issue.config)
+    return f"{phrase} <{label}>" if phrase else f"<{label}>"
 
 
-def list_unsubscribe(issue: Issue) -> str:
-    """RFC 2369 / RFC 8058: the one-click https URL first, then the mailto when configured."""
-    config = issue.config
-    value = f"<{config.unsubscribe_url}>"
-    if config.unsubscribe_mailto:
-        value += f", <{config.unsubscribe_mailto}>"
+def list_unsubscribe(issue: Issue, token: str) -> str:
+    """RFC 2369 / RFC 8058: the reader's one-click https URL first, then the mailto."""
+    unsubscribe = issue.config.unsubscribe
+    value = f"<{unsubscribe.url_for(token)}>"
+    if unsubscribe.mailto:
+        value += f", <{unsubscribe.mailto_for(token)}>"
     return value
 
 
@@ -75,10 +83,9 @@ def _address(box: Mailbox) -> Address:
 
 
 def to_mailbox(issue: Issue) -> Mailbox:
-    """One recipient is addressed directly; several never see each other: To is the list."""
+    """Readers never see each other: To is the list's address (else the sender), the same in
+    every copy; each copy's envelope goes to its own reader."""
     config = issue.config
-    if len(config.recipients) == 1:
-        return config.recipients[0]
     return config.list_address or config.sender
 
 
@@ -102,8 +109,6 @@ def render_eml(issue: Issue, text: str, html: str) -> bytes:
     msg["Date"] = format_datetime(issue_datetime(issue))
     msg["Message-ID"] = message_id(issue)
     msg["List-Id"] = list_id(issue)
-    msg["List-Unsubscribe"] = list_unsubscribe(issue)
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058 one-click
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = "multipart/alternative"
     # typeshed types attach() as taking the container's own class (Self); a MIMEPart is what
@@ -126,8 +131,38 @@ def _text_part(body: str, subtype: str) -> MIMEPart:
     part = MIMEPart(policy=BODY_POLICY)
     part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
+    part.set_payload(encode_qp(body.encode("utf-8")).decode("ascii"))
     return part
+
+
+def encode_qp(body: bytes, keep: bytes = TOKEN_PLACEHOLDER.encode()) -> bytes:
+    """Quoted-printable (binascii's C encoder), with the soft line breaks moved so that no
+    `keep` is ever split across two lines: a sent copy replaces it with a token of the same
+    length and the same kind of characters, in the encoded bytes, and every line keeps its
+    length (at most 76). binascii breaks lines only at 76, anywhere outside an =XX escape."""
+    encoded = binascii.b2a_qp(body, istext=True)
+    if keep not in body:
+        return encoded
+    # A literal '=' is always written =3D, so '=' before a line end is a soft break.
+    lines = encoded.replace(b"=\n", b"").split(b"\n")
+    return b"\n".join(b"\n".join(_wrap_qp(line, keep)) for line in lines)
+
+
+def _wrap_qp(line: bytes, keep: bytes) -> list[bytes]:
+    out = []
+    while len(line) > QP_LINE:
+        cut = QP_LINE - 1  # room for the '=' of the soft break
+        if line[cut - 1:cut] == b"=":  # never inside an =XX escape
+            cut -= 1
+        elif line[cut - 2:cut - 1] == b"=":
+            cut -= 2
+        inside = line.find(keep, max(0, cut - len(keep) + 1), cut + len(keep) - 1)
+        if 0 < inside < cut:  # never inside the placeholder
+            cut = inside
+        out.append(line[:cut] + b"=")
+        line = line[cut:]
+    out.append(line)
+    return out
 
 
 def _verify(data: bytes, issue: Issue, text: str, html: str) -> None:
@@ -150,17 +185,18 @@ def _verify(data: bytes, issue: Issue, text: str, html: str) -> None:
     longest = max(len(line) for line in data.split(b"\n"))
     if longest > MAX_LINE:
         problems.append(f"it has a line of {longest:,} octets (the limit is {MAX_LINE})")
-    literal = {"Subject": issue.subject, "Message-ID": message_id(issue),
-               "List-Unsubscribe": list_unsubscribe(issue)}
+    literal = {"Subject": issue.subject, "Message-ID": message_id(issue)}
     for name, value in literal.items():
         if not problems and str(parsed[name]).strip() != value:
             problems.append(f"its {name} header reads back as {str(parsed[name])!r}")
-    # RFC 5322 unfolding is removing the line break before a space: what is left must be the
-    # value exactly as we wrote it, never an encoded word.
-    unfolded = re.sub(rb"\n(?=[ \t])", b"", data.split(b"\n\n", 1)[0]).split(b"\n")
-    wanted = f"List-Unsubscribe: {list_unsubscribe(issue)}".encode()
-    if not problems and wanted not in unfolded:
-        problems.append("its List-Unsubscribe header is not literal")
+    # Each sent copy replaces the placeholder in the encoded bytes: it must be there, whole,
+    # exactly as often as in the texts, and nowhere in the headers.
+    placeholder = TOKEN_PLACEHOLDER.encode()
+    head, _, body = data.partition(b"\n\n")
+    in_texts = (text + html).count(TOKEN_PLACEHOLDER)
+    if not problems and (placeholder in head or body.count(placeholder) != in_texts):
+        problems.append("the unsubscribe placeholder is split or appears in the briefs "
+                        f"('{TOKEN_PLACEHOLDER}' is reserved)")
     if not problems:
         parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
         types = [p.get_content_type() for p in parts]

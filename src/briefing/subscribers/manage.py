@@ -1,0 +1,227 @@
+"""`briefing subscribers add/remove/list/import/export`: the editor's hands on the list.
+
+An address is never deleted: a reader who left stays as a suppression (unsubscribed, bounced,
+complained), so no later import or add quietly brings them back; --resubscribe does, on
+purpose.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..content.model import Config
+from ..content.schema import parse_mailbox
+from ..content.validate import Project, load_config
+from ..errors import BriefingError, Problem
+from .importer import read_csv
+from .store import STATUSES, Store, Subscriber, address_key, now
+
+EXPORT_COLUMNS = ("address", "name", "status", "source", "added_at", "status_changed_at",
+                  "status_reason")
+
+
+def open_store(project: Project) -> tuple[Config, Store]:
+    config = load_config(project)
+    assert config is not None  # load_config raises when briefing.yaml is not valid
+    return config, Store.open(project.root, config.state)
+
+
+def _address(value: str, where: str = "ADDRESS") -> tuple[str, str]:
+    if any(c in value for c in "\r\n\0"):
+        raise BriefingError(Problem(where, 0, 0, "an address must not contain a line break"))
+    try:
+        mailbox = parse_mailbox(value)
+    except ValueError:
+        raise BriefingError(Problem(where, 0, 0, f"'{value}' is not a valid address",
+                                    "write it as user@example.org or 'Name <user@example.org>'"))\
+            from None
+    return mailbox.address, mailbox.name
+
+
+def add(project: Project, value: str, name: str | None, resubscribe: bool) -> list[str]:
+    """Add one reader; lines for the editor (the store's own notes first)."""
+    _config, store = open_store(project)
+    address, parsed_name = _address(value)
+    name = (name if name is not None else parsed_name).strip()
+    lines = list(store.notes)
+    with store.transaction():
+        existing = store.get(address)
+        if existing is None:
+            store.insert(address, name, "active", "cli")
+            lines.append(f"added {address}" + (f" ({name})" if name else ""))
+        elif existing.status == "active":
+            if name and name != existing.name:
+                store.set_name(address, name)
+                lines.append(f"{existing.address} is already subscribed; name set to {name}")
+            else:
+                lines.append(f"{existing.address} is already subscribed")
+        elif resubscribe:
+            store.set_status(address, "active", f"resubscribed by the editor (was "
+                                                f"{existing.status})")
+            if name:
+                store.set_name(address, name)
+            lines.append(f"resubscribed {existing.address} (was {existing.why()})")
+        else:
+            raise BriefingError(Problem(
+                store.shown, 0, 0, f"{existing.address} is {existing.why()}; not added back",
+                "only if they asked to come back: add --resubscribe"))
+    return lines
+
+
+def remove(project: Project, value: str) -> list[str]:
+    """Mark a reader unsubscribed; an unknown address is kept as a suppression too."""
+    _config, store = open_store(project)
+    address, _name = _address(value)
+    lines = list(store.notes)
+    with store.transaction():
+        existing = store.get(address)
+        if existing is None:
+            store.insert(address, "", "unsubscribed", "cli", "removed by the editor")
+            lines.append(f"{address} was not on the list; kept as unsubscribed so it is never "
+                         "mailed")
+        elif existing.status != "active":
+            lines.append(f"{existing.address} is already {existing.why()}")
+        else:
+            store.set_status(address, "unsubscribed", "removed by the editor")
+            lines.append(f"removed {existing.address} (kept as unsubscribed, never mailed)")
+    return lines
+
+
+def subscribers(project: Project, status: str | None) -> tuple[Store, list[Subscriber]]:
+    _config, store = open_store(project)
+    return store, store.subscribers(status)
+
+
+def formatted(readers: list[Subscriber], output: str) -> str:
+    """The list as text (a table), csv or json."""
+    if output == "json":
+        return json.dumps([{c: getattr(s, c) for c in EXPORT_COLUMNS} for s in readers],
+                          ensure_ascii=False, indent=2) + "\n"
+    if output == "csv":
+        return to_csv(readers)
+    lines = []
+    for s in readers:
+        name = f" ({s.name})" if s.name else ""
+        why = f"  {s.status_reason}" if s.status != "active" and s.status_reason else ""
+        lines.append(f"{s.status:<12} {s.address}{name}  since {s.status_changed_at[:10]}{why}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def to_csv(readers: list[Subscriber]) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for s in readers:
+        writer.writerow([getattr(s, c) for c in EXPORT_COLUMNS])
+    return buffer.getvalue()
+
+
+def export(project: Project, target: Path | None) -> tuple[str, int]:
+    """Every reader, all statuses (a suppression list is part of the list), as CSV: to the
+    file given, written privately (0600, never under out/), or returned for stdout."""
+    _config, store = open_store(project)
+    readers = store.subscribers()
+    text = to_csv(readers)
+    if target is not None:
+        _write_private(project, target, text.encode("utf-8"))
+    return text, len(readers)
+
+
+def _write_private(project: Project, target: Path, data: bytes) -> None:
+    import os
+    import tempfile
+    resolved = target.resolve() if target.is_absolute() else (Path.cwd() / target).resolve()
+    try:
+        resolved.relative_to(project.out.resolve())
+    except ValueError:
+        pass
+    else:
+        raise BriefingError(Problem(str(target), 0, 0, "is under out/, which is published as "
+                                    "is; readers' addresses must not go there",
+                                    "write it into .briefing/ or outside the project"))
+    folder = resolved.parent
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".briefing-tmp-", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, resolved)
+    except OSError as exc:
+        raise BriefingError(Problem(str(target), 0, 0, f"cannot write: {exc.strerror}")) \
+            from None
+
+
+@dataclass
+class ImportResult:
+    layout: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)  # kept out: they had left
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self, shown: str) -> str:
+        line = (f"imported {shown} ({self.layout}): {len(self.added)} added, "
+                f"{len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.suppressed)} suppressed")
+        if self.suppressed:
+            line += (" (unsubscribed, bounced or complained: not added back; --resubscribe "
+                     "would)")
+        return line
+
+
+def import_file(project: Project, path: Path, email_column: str | None,
+                name_column: str | None, resubscribe: bool) -> ImportResult:
+    """Read the whole file, then apply it in one transaction (all or nothing)."""
+    shown = str(path)
+    layout, rows = read_csv(path, shown, email_column, name_column)
+    _config, store = open_store(project)
+    result = ImportResult(layout, notes=list(store.notes))
+    source = f"import:{layout}:{path.name}"
+    stamp = now()
+    seen: dict[str, str] = {}
+    with store.transaction():
+        for row in rows:
+            key = address_key(row.address)
+            if key in seen:  # the same reader twice in one file: the first row counts
+                result.unchanged.append(row.address)
+                continue
+            seen[key] = row.address
+            existing = store.get(row.address)
+            if existing is None:
+                reason = f"in the {layout} export as {row.status}" if row.status != "active" \
+                    else ""
+                store.insert(row.address, row.name, row.status, source, reason, stamp)
+                (result.added if row.status == "active" else result.suppressed).append(
+                    row.address)
+            elif existing.suppressed and row.status == "active":
+                if resubscribe:
+                    store.set_status(row.address, "active", f"resubscribed by import of "
+                                     f"{path.name} (was {existing.status})", stamp)
+                    result.updated.append(row.address)
+                else:
+                    result.suppressed.append(row.address)
+            elif existing.status == "active" and row.status != "active":
+                # The export says they left there: honour it here too.
+                store.set_status(row.address, row.status, f"in the {layout} export as "
+                                 f"{row.status}", stamp)
+                result.updated.append(row.address)
+            elif row.name and row.name != existing.name:
+                store.set_name(row.address, row.name)
+                result.updated.append(row.address)
+            else:
+                result.unchanged.append(row.address)
+    return result
+
+
+def counts_line(store: Store) -> str:
+    c = store.counts()
+    total = sum(c.values())
+    return (f"{total} address{'' if total == 1 else 'es'} in {store.shown}: "
+            + ", ".join(f"{c[s]} {s}" for s in STATUSES))

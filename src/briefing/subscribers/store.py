@@ -1,0 +1,310 @@
+"""The subscriber store: one SQLite file in .briefing/, readers, their statuses, the ledger.
+
+Every change runs in a transaction; the file is in WAL mode so a reader (a dry run, `list`)
+never waits for a send. The schema has a version (PRAGMA user_version) and a migration for
+each step, so a store made by an older briefing is brought up to date when it is opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BriefingError, Problem
+
+PRIVATE_DIR = ".briefing"
+LEGACY_LEDGER = "sent.jsonl"  # where the ledger lived before the store: out/<ISSUE>/sent.jsonl
+STATUSES = ("active", "unsubscribed", "bounced", "complained")
+SUPPRESSED = ("unsubscribed", "bounced", "complained")
+
+# Migration N takes a store from version N to N + 1. Append only: never edit a shipped step.
+MIGRATIONS: list[str] = [
+    # 0 -> 1: readers, the ledger of deliveries, remembered sync inputs.
+    """
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL UNIQUE,          -- lower-cased: compared case-insensitively
+        name TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('active', 'unsubscribed', 'bounced',
+                                               'complained')),
+        source TEXT NOT NULL,                      -- how it was added: cli, import:..., sync
+        added_at TEXT NOT NULL,                    -- UTC, ISO 8601
+        status_changed_at TEXT NOT NULL,
+        status_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX subscribers_status ON subscribers (status);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        issue TEXT NOT NULL,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,                      -- of the built message.eml
+        state TEXT NOT NULL CHECK (state IN ('attempted', 'accepted')),
+        attempted_at TEXT NOT NULL,
+        accepted_at TEXT,
+        reply TEXT NOT NULL DEFAULT '',
+        transport TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX deliveries_issue ON deliveries (issue, address_key);
+    CREATE TABLE sync_seen (                       -- events and mail already applied
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (source, key)
+    );
+    CREATE TABLE sync_runs (                       -- the last good read of each source
+        source TEXT PRIMARY KEY,
+        succeeded_at TEXT NOT NULL
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now() -> str:
+    """The clock, in the one format the store keeps: UTC, seconds, ISO 8601."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def address_key(address: str) -> str:
+    return address.strip().lower()
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    address: str
+    name: str
+    status: str
+    source: str
+    added_at: str
+    status_changed_at: str
+    status_reason: str
+
+    @property
+    def suppressed(self) -> bool:
+        return self.status in SUPPRESSED
+
+    def why(self) -> str:
+        """'unsubscribed on 2026-11-29 (one-click unsubscribe)'."""
+        reason = f" ({self.status_reason})" if self.status_reason else ""
+        return f"{self.status} on {self.status_changed_at[:10]}{reason}"
+
+
+_COLUMNS = "address, name, status, source, added_at, status_changed_at, status_reason"
+
+
+class Store:
+    """An open store. Use `transaction()` for every change; reads need none."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, shown: str) -> None:
+        self.db = connection
+        self.path = path
+        self.shown = shown  # the path as the editor sees it, for messages
+        self.notes: list[str] = []  # things the opening did that the editor should hear
+
+    @classmethod
+    def open(cls, root: Path, relative: str, create: bool = True) -> Store:
+        """Open (and on first use create) the store at `relative` inside the project `root`."""
+        path = root / relative
+        shown = relative
+        if not path.exists():
+            if not create:
+                raise FileNotFoundError(path)
+            _private_folder(root, path.parent, shown)
+        elif path.is_symlink() or not path.is_file():
+            raise BriefingError(Problem(shown, 0, 0, "is not a regular file"))
+        try:
+            # isolation_level=None: we begin and commit ourselves (BEGIN IMMEDIATE), so a write
+            # never starts as a read that a second writer then invalidates.
+            db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+            if not create:
+                db.execute("PRAGMA query_only = ON")
+            else:
+                os.chmod(path, 0o600)  # readers' addresses: nobody else may read them
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            store = cls(db, path, shown)
+            if create:
+                store._migrate()
+                store.notes = move_legacy_ledgers(store, root / "out")
+            elif db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                raise BriefingError(Problem(shown, 0, 0, "was made by another version of "
+                                            "briefing", "run 'briefing subscribers list' to "
+                                            "bring it up to date"))
+            return store
+        except sqlite3.DatabaseError as exc:
+            raise BriefingError(Problem(shown, 0, 0, f"cannot open the subscriber store: {exc}",
+                                        "is it a briefing store? it must be an SQLite file")) \
+                from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise BriefingError(Problem(
+                self.shown, 0, 0, f"was written by a newer briefing (schema {version}; this one "
+                                  f"knows up to {SCHEMA_VERSION})", "upgrade briefing"))
+        for step in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _statements(MIGRATIONS[step]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {step + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One all-or-nothing change: BEGIN IMMEDIATE takes the write lock at once."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise BriefingError(Problem(self.shown, 0, 0, f"cannot change the store: {exc}",
+                                        "is another briefing command changing it?")) from None
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # a full disk shows here
+            self.db.execute("ROLLBACK")
+            raise BriefingError(Problem(self.shown, 0, 0, f"cannot save the store: {exc}")) \
+                from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- readers ----------------------------------------------------------------------------
+
+    def get(self, address: str) -> Subscriber | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE address_key = ?",
+                              (address_key(address),)).fetchone()
+        return Subscriber(*row) if row else None
+
+    def subscribers(self, status: str | None = None) -> list[Subscriber]:
+        if status is None:
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM subscribers ORDER BY address_key")
+        else:
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE status = ? "
+                                   "ORDER BY address_key", (status,))
+        return [Subscriber(*row) for row in rows]
+
+    def active_addresses(self) -> list[tuple[str, str]]:
+        """(address, name) of every active reader, in a stable order."""
+        return list(self.db.execute("SELECT address, name FROM subscribers WHERE status = "
+                                    "'active' ORDER BY id"))
+
+    def suppressed(self) -> dict[str, Subscriber]:
+        """Every address that must never be mailed, by its key."""
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE status != 'active'")
+        return {address_key(row[0]): Subscriber(*row) for row in rows}
+
+    def insert(self, address: str, name: str, status: str, source: str, reason: str = "",
+               when: str | None = None) -> None:
+        """Add a reader; call inside a transaction."""
+        stamp = when or now()
+        self.db.execute(
+            "INSERT INTO subscribers (address, address_key, name, status, source, added_at, "
+            "status_changed_at, status_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (address, address_key(address), name, status, source, stamp, stamp, reason))
+
+    def set_status(self, address: str, status: str, reason: str, when: str | None = None) -> None:
+        """Change a reader's status; call inside a transaction."""
+        self.db.execute("UPDATE subscribers SET status = ?, status_reason = ?, "
+                        "status_changed_at = ? WHERE address_key = ?",
+                        (status, reason, when or now(), address_key(address)))
+
+    def set_name(self, address: str, name: str) -> None:
+        self.db.execute("UPDATE subscribers SET name = ? WHERE address_key = ?",
+                        (name, address_key(address)))
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.db.execute("SELECT status, count(*) FROM subscribers GROUP BY status"))
+        return {status: found.get(status, 0) for status in STATUSES}
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script split into statements (sqlite3's executescript would COMMIT)."""
+    return [s for s in (part.strip() for part in script.split(";")) if s]
+
+
+def _private_folder(root: Path, folder: Path, shown: str) -> None:
+    """Create the store's folder, private (0700), refusing links that lead elsewhere."""
+    try:
+        folder.resolve().relative_to(root.resolve())
+    except ValueError:
+        raise BriefingError(Problem(shown, 0, 0, "the store's folder leads outside the "
+                                    "project")) from None
+    if folder.exists():
+        return
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except OSError as exc:
+        raise BriefingError(Problem(shown, 0, 0, f"cannot create {folder.name}/: "
+                                    f"{exc.strerror}")) from None
+
+
+def has_deliveries(store_file: Path, out: Path, issue_id: str) -> bool:
+    """Whether any copy of the issue was handed over (read only: no store is created)."""
+    if (out / issue_id / LEGACY_LEDGER).exists():  # not moved into the store yet
+        return True
+    if not store_file.is_file():
+        return False
+    import sqlite3
+    try:
+        db = sqlite3.connect(f"file:{store_file}?mode=ro", uri=True, timeout=10.0)
+        try:
+            row = db.execute("SELECT 1 FROM deliveries WHERE issue = ? LIMIT 1",
+                             (issue_id,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return False  # an empty store made by a command that was stopped has no deliveries
+    return row is not None
+
+
+def move_legacy_ledgers(store: Store, out: Path) -> list[str]:
+    """Move every out/<ISSUE>/sent.jsonl (where earlier versions kept the ledger, in the
+    public folder) into the store, and delete it; returns a line per file moved."""
+    if not out.is_dir():
+        return []
+    notes = []
+    for path in sorted(out.glob(f"*/{LEGACY_LEDGER}")):
+        issue_id = path.parent.name
+        shown = f"out/{issue_id}/{LEGACY_LEDGER}"
+        if path.is_symlink() or not path.is_file():
+            raise BriefingError(Problem(shown, 0, 0, "is not a regular file"))
+        rows = []
+        for number, line in enumerate(path.read_bytes().split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not (isinstance(entry, dict) and isinstance(entry.get("recipient"), str)
+                        and isinstance(entry.get("sha256"), str)):
+                    raise ValueError
+            except ValueError:
+                raise BriefingError(Problem(
+                    shown, number, 1, "is not a ledger line (a JSON object with 'recipient' "
+                                      "and 'sha256')",
+                    "the ledger says who got the issue: fix that line by hand, and delete it "
+                    "only if you know that recipient did not get it")) from None
+            when = str(entry.get("time") or now())
+            rows.append((issue_id, entry["recipient"], address_key(entry["recipient"]),
+                         str(entry.get("message_id") or ""), entry["sha256"], when, when,
+                         str(entry.get("reply") or ""), str(entry.get("transport") or "")))
+        with store.transaction() as db:
+            db.executemany(
+                "INSERT INTO deliveries (issue, address, address_key, message_id, sha256, "
+                "state, attempted_at, accepted_at, reply, transport) "
+                "VALUES (?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?)", rows)
+        path.unlink()  # after the commit: at worst it is moved twice, never lost
+        notes.append(f"moved {shown} into {store.shown} ({len(rows)} "
+                     f"deliver{'y' if len(rows) == 1 else 'ies'}); out/ holds no addresses now")
+    return notes
