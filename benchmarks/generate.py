@@ -19,7 +19,7 @@ recipients:
   - One <one@example.org>
   - Two <two@example.org>
 unsubscribe:
-  url: https://example.org/unsubscribe
+  url: https://example.org/u/{token}
 archive_url: https://example.org/archive/
 address: 1 Bench Street
 themes:

@@ -21,7 +21,7 @@ sender: Test Briefing <news@example.org>
 recipients:
   - Reader One <one@example.org>
 unsubscribe:
-  url: https://example.org/unsubscribe
+  url: https://example.org/u/{token}
 archive_url: https://example.org/archive/
 address: 1 Test Street, Testville
 themes:

@@ -37,7 +37,7 @@ def test_email_html_content(project) -> None:
                  "Example News", "1 Test Street, Testville"):
         assert text in page, text
     assert '<a href="https://example.org/a"' in page
-    assert 'href="https://example.org/unsubscribe"' in page
+    assert 'href="https://example.org/u/ARCHIVE-COPY-NOT-A-TOKEN"' in page
     assert 'href="https://example.org/archive/"' in page
     assert "<em>emphasis</em>" in page and "<strong>strong</strong>" in page
     # themes in config order, not file-name order

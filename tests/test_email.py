@@ -274,7 +274,7 @@ def test_header_and_footer(factory) -> None:
                      "1 Test Street, Testville"):
         assert expected in words, expected
     links = {text(a): a["attrs"]["href"] for a in page.find("a")}
-    assert links["Unsubscribe"] == "https://example.org/unsubscribe"
+    assert links["Unsubscribe"] == "https://example.org/u/ARCHIVE-COPY-NOT-A-TOKEN"
     assert links["Read past issues on the web"] == "https://example.org/archive/"
     assert "Article A · Example News, 10 Feb 2026" in words
     assert "10\u00a0Feb\u00a02026" in html  # no-break spaces: a date never wraps

@@ -1,5 +1,6 @@
 """out/<ISSUE>/message.eml through the real CLI: exact headers, parts that decode to the files,
-literal list headers, no header injection (CVE-2024-6923), and a real msmtp that sends it."""
+no reader's token and no one-click promise in the built copy, no header injection
+(CVE-2024-6923), and a real msmtp that sends it. Each reader's copy: tests/test_copies.py."""
 
 from __future__ import annotations
 
@@ -16,17 +17,20 @@ from conftest import CONFIG, ISSUE, make_project
 from smtp_server import HOST, Server
 
 OUT = "out/2026-W07"
-BASE_HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-                "List-Unsubscribe-Post", "MIME-Version", "Content-Type"]
+# The built message is the web and archive copy: no List-Unsubscribe(-Post), which only a
+# reader's own copy can carry (their token).
+BASE_HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "List-Id", "MIME-Version",
+                "Content-Type"]
+PLACEHOLDER = "ARCHIVE-COPY-NOT-A-TOKEN"
 
 # A list: several recipients, its own address, Reply-To and a mailto unsubscribe.
 LIST_CONFIG = CONFIG.replace(
     "  - Reader One <one@example.org>\n",
     "  - Reader One <one@example.org>\n  - two@example.org\n  - Reader Three <three@example.org>\n",
 ).replace(
-    "  url: https://example.org/unsubscribe\n",
-    "  url: https://example.org/unsubscribe\n"
-    "  mailto: mailto:leave@example.org?subject=unsubscribe\n",
+    "  url: https://example.org/u/{token}\n",
+    "  url: https://example.org/u/{token}\n"
+    "  mailto: mailto:leave+{token}@example.org?subject=unsubscribe\n",
 ) + ("list_address: Test readers <readers@example.org>\n"
      "reply_to: The Editors <editors@example.org>\n")
 
@@ -54,13 +58,12 @@ def test_single_recipient_headers_are_exact(project) -> None:
     msg = parse(build(project))
     assert list(msg.keys()) == BASE_HEADERS
     assert msg["From"] == "Test Briefing <news@example.org>"
-    assert msg["To"] == "Reader One <one@example.org>"  # one recipient: addressed directly
+    # No list address: To is the sender; never a reader (each copy's envelope is the reader)
+    assert msg["To"] == "Test Briefing <news@example.org>"
     assert msg["Subject"] == "Test Briefing: A test issue"
     assert msg["Date"] == "Fri, 13 Feb 2026 00:00:00 +0000"  # the issue date, not the clock
     assert re.fullmatch(r"<2026-W07\.[0-9a-f]{16}@example\.org>", msg["Message-ID"])
     assert msg["List-Id"] == "Test Briefing <test-briefing.example.org>"
-    assert msg["List-Unsubscribe"] == "<https://example.org/unsubscribe>"
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["MIME-Version"] == "1.0"
     assert msg.get_content_type() == "multipart/alternative"
     assert "Bcc" not in msg
@@ -74,10 +77,14 @@ def test_list_headers_are_exact(factory) -> None:
     # Several recipients never see each other: To is the list's own address.
     assert msg["To"] == "Test readers <readers@example.org>"
     assert msg["Reply-To"] == "The Editors <editors@example.org>"
-    assert msg["List-Unsubscribe"] == ("<https://example.org/unsubscribe>, "
-                                       "<mailto:leave@example.org?subject=unsubscribe>")
+    assert "List-Unsubscribe" not in msg and "List-Unsubscribe-Post" not in msg
     for address in ("one@example.org", "two@example.org", "three@example.org"):
         assert address.encode() not in data
+    # The footers carry the placeholder where each sent copy carries its reader's token.
+    parts = list(msg.iter_parts())
+    assert f"https://example.org/u/{PLACEHOLDER}".encode() in parts[0].get_payload(decode=True)
+    assert f'href="https://example.org/u/{PLACEHOLDER}"'.encode() in \
+        parts[1].get_payload(decode=True)
 
 
 def test_many_recipients_without_list_address_use_the_sender_as_to(factory) -> None:
@@ -98,8 +105,8 @@ def test_parts_decode_to_the_files_byte_for_byte(factory) -> None:
 
 
 def test_non_ascii_name_and_title_are_encoded_and_decode_back(factory) -> None:
-    config = CONFIG.replace("name: Test Briefing", 'name: "Zoë\'s Café, «Brief»"').replace(
-        "Reader One <one@example.org>", "Ünal Çelik <one@example.org>")
+    config = CONFIG.replace("name: Test Briefing", 'name: "Zoë\'s Café, «Brief»"') + (
+        "list_address: Ünal Çelik <list@example.org>\n")
     issue = ISSUE.replace("title: A test issue", "title: 繁花 and the 🎬 week")
     project = factory(config=config, issue=issue)
     data = build(project)
@@ -151,17 +158,19 @@ def test_no_line_over_998_octets_and_body_lines_within_76(factory) -> None:
     assert b"\r" not in data
 
 
-def test_long_list_unsubscribe_stays_literal(factory) -> None:
-    url = "https://example.org/unsubscribe?token=" + "t" * 850  # 888 characters
-    config = CONFIG.replace("url: https://example.org/unsubscribe",
-                            f"url: {url}\n  mailto: mailto:leave@example.org")
-    data = build(factory(config=config))
-    literal = f"List-Unsubscribe: <{url}>, <mailto:leave@example.org>".encode()
-    assert literal in unfolded(data)
-    headers = header_block(data)
-    assert b"=?" not in headers  # no encoded word anywhere in the headers
-    assert max(len(line) for line in data.split(b"\n")) <= 998
-    assert parse(data)["List-Unsubscribe"].strip() == literal.decode().split(": ", 1)[1]
+def test_placeholder_is_never_split_across_quoted_printable_lines(factory) -> None:
+    """A sent copy replaces it in the encoded bytes: every occurrence is whole on one line,
+    wherever the footer's long lines fall."""
+    for pad in range(0, 80, 7):  # move the URL along the 76-character lines
+        config = CONFIG.replace("url: https://example.org/u/{token}",
+                                f"url: https://example.org/{'p' * pad}/u/{{token}}")
+        project = factory(config=config)
+        data = build(project)
+        body = data.split(b"\n\n", 1)[1]
+        texts = ((project.root / OUT / "digest.txt").read_text()
+                 + (project.root / OUT / "email.html").read_text())
+        assert body.count(PLACEHOLDER.encode()) == texts.count(PLACEHOLDER) == 2
+        assert max(len(line) for line in body.split(b"\n")) <= 76
 
 
 def _case(kind: str, old: str, new: str) -> dict:
@@ -175,7 +184,7 @@ def _case(kind: str, old: str, new: str) -> dict:
 NAME = "name: Test Briefing"
 SENDER = "sender: Test Briefing <news@example.org>"
 RECIPIENT = "  - Reader One <one@example.org>"
-UNSUBSCRIBE = "url: https://example.org/unsubscribe"
+UNSUBSCRIBE = "url: https://example.org/u/{token}"
 TITLE = "title: A test issue"
 
 # Everything that ends up in a header, with CR, LF or an encoded newline: refused by check.
@@ -247,11 +256,29 @@ MALFORMED = [
      "briefing.yaml:9:11: error: 'mailto' is not a valid mailto: URL "
      "('mailto:Evil <x@example.org>') (write it as mailto:user@example.org, "
      "percent-encoding spaces as %20)"),
-    ("unsubscribe-http", "config", UNSUBSCRIBE, "url: http://example.org/unsubscribe",
+    ("unsubscribe-http", "config", UNSUBSCRIBE, "url: http://example.org/u/{token}",
      "briefing.yaml:8:8: error: 'url' must be an https URL (RFC 8058 one-click unsubscribe) "
      "(write the https:// address)"),
-    ("unsubscribe-too-long", "config", UNSUBSCRIBE, "url: https://example.org/" + "u" * 900,
-     "briefing.yaml:8:8: error: 'url' is 920 characters; the limit is 900"),
+    ("unsubscribe-too-long", "config", UNSUBSCRIBE,
+     "url: https://example.org/" + "u" * 900 + "/{token}",
+     "briefing.yaml:8:8: error: 'url' is 928 characters; the limit is 900"),
+    # RFC 8058 3.1: the one-click URI identifies the recipient; a shared URL removes nobody.
+    ("unsubscribe-no-token", "config", UNSUBSCRIBE, "url: https://example.org/unsubscribe",
+     "briefing.yaml:8:8: error: 'url' has no {token}: a one-click link must say who is "
+     "unsubscribing (RFC 8058 3.1) (write it like https://example.org/u/{token}; 'briefing "
+     "subscribers serve' answers such links)"),
+    ("unsubscribe-other-placeholder", "config", UNSUBSCRIBE,
+     "url: https://example.org/u/{recipient}",
+     "briefing.yaml:8:8: error: 'url' has '{recipient}', which briefing does not fill in (the "
+     "only placeholder is {token}, e.g. https://example.org/u/{token})"),
+    ("unsubscribe-token-and-another", "config", UNSUBSCRIBE,
+     "url: https://example.org/u/{token}?list={list}",
+     "briefing.yaml:8:8: error: 'url' has '{list}', which briefing does not fill in (the only "
+     "placeholder is {token}, e.g. https://example.org/u/{token})"),
+    ("mailto-other-placeholder", "config", UNSUBSCRIBE,
+     UNSUBSCRIBE + "\n  mailto: mailto:leave+{email}@example.org",
+     "briefing.yaml:9:11: error: 'mailto' has '{email}', which briefing does not fill in (the "
+     "only placeholder is {token}, e.g. mailto:unsubscribe+{token}@example.org)"),
 ]
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import json
 import re
 import shutil
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -47,10 +47,19 @@ def send(project, *args: str, env: dict | None = None):
 
 
 def ledger(project) -> list[dict]:
-    path = project.root / OUT / "sent.jsonl"
+    """The accepted deliveries of the issue, from the store."""
+    path = project.root / ".briefing" / "state.sqlite3"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT address, message_id, sha256, accepted_at, reply, transport "
+                          "FROM deliveries WHERE issue = '2026-W07' AND state = 'accepted' "
+                          "ORDER BY id").fetchall()
+    finally:
+        db.close()
+    keys = ("recipient", "message_id", "sha256", "time", "reply", "transport")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def built(project) -> bytes:
@@ -58,13 +67,14 @@ def built(project) -> bytes:
 
 
 def assert_one_copy_each(server: Server, project, recipients: list[str]) -> None:
-    """Exactly one transaction per recipient, envelope = that recipient, bytes = the built file."""
+    """Exactly one transaction per recipient, envelope = that recipient, and each copy is the
+    built file with that reader's token and their own list headers (tests/test_copies.py)."""
+    from test_copies import assert_personal_copy
     assert sorted(r for m in server.received for r in m.rcpt_tos) == sorted(recipients)
-    data = built(project)
     for message in server.received:
         assert len(message.rcpt_tos) == 1
         assert message.mail_from == "news@example.org"
-        assert message.data.replace(b"\r\n", b"\n") == data
+        assert_personal_copy(project, message.data, message.rcpt_tos[0])
     parsed = email.message_from_bytes(server.received[0].data, policy=email.policy.default)
     assert parsed["To"] == "Test readers <readers@example.org>"  # never the recipient list
 
@@ -90,10 +100,12 @@ def test_dry_run_shows_the_plan_and_sends_nothing(news) -> None:
         "subject:    Test Briefing: A test issue",
         "from:       Test Briefing <news@example.org>",
         "to header:  Test readers <readers@example.org> (the same in every copy)",
+        "copies:     one per reader, with their own one-click unsubscribe link "
+        "(List-Unsubscribe, List-Unsubscribe-Post), Message-ID and Date",
         f"transport:  {server.url}, STARTTLS required, certificate verified, "
         "no AUTH (no smtp.user in briefing.yaml)",
         "recipients: 3: one@example.org, two@example.org, three@example.org "
-        "(from briefing.yaml)",
+        "(3 from briefing.yaml)",
         "would send: 3 messages (one SMTP transaction per recipient) and record each accepted "
         "one; 4xx replies are retried up to 4 times",
         f"to send for real: briefing send 2026-W07 --no-dry-run --smtp {server.url}",
@@ -109,7 +121,7 @@ def test_dry_run_lists_the_first_recipients_and_counts_the_rest(factory) -> None
     result = send(project, "--rate", "2")
     assert result.code == 0, result.err
     assert ("recipients: 8: reader1@example.org, reader2@example.org, reader3@example.org, "
-            "reader4@example.org, reader5@example.org and 3 more (from briefing.yaml)"
+            "reader4@example.org, reader5@example.org and 3 more (8 from briefing.yaml)"
             ) in result.out.splitlines()
     assert ("transport:  smtps://mail.example.org:465, implicit TLS, certificate verified, "
             "no AUTH (no smtp.user in briefing.yaml)") in result.out.splitlines()
@@ -127,24 +139,25 @@ def test_every_recipient_gets_exactly_one_copy_and_the_ledger_says_so(news) -> N
         result = send(news, "--smtp", server.url, "--insecure", "--no-dry-run", "--rate", "500")
         assert result.code == 0, result.err
         assert result.out.splitlines()[-1] == (
-            "sent 2026-W07 to 3 of 3 recipients; ledger: out/2026-W07/sent.jsonl")
+            "sent 2026-W07 to 3 of 3 recipients; ledger: .briefing/state.sqlite3")
         assert_one_copy_each(server, news, READERS)
         entries = ledger(news)
         digest = hashlib.sha256(built(news)).hexdigest()
-        message_id = email.message_from_bytes(built(news), policy=email.policy.default)[
-            "Message-ID"]
+        sent_ids = [email.message_from_bytes(m.data, policy=email.policy.default)["Message-ID"]
+                    for m in server.received]
         assert [e["recipient"] for e in entries] == READERS
         for number, entry in enumerate(entries, 1):
-            assert set(entry) == {"recipient", "message_id", "sha256", "time", "reply",
-                                  "transport"}
-            assert entry["sha256"] == digest and entry["message_id"] == message_id
+            assert entry["sha256"] == digest
+            assert entry["message_id"] == sent_ids[number - 1]  # each copy's own id
             assert entry["reply"] == f"250 2.0.0 OK queued as T{number}"
-            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", entry["time"])
+            assert entry["transport"] == server.url
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["time"])
+        assert len(set(sent_ids)) == 3
         # Never twice: a rerun finds everyone in the ledger and sends nothing.
         again = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
         assert again.code == 0, again.err
         assert again.out.splitlines()[-1] == (
-            "nothing to send: every recipient is in out/2026-W07/sent.jsonl")
+            "nothing to send: every recipient is in .briefing/state.sqlite3")
         assert len(server.received) == 3
     # The ledger freezes the issue.
     frozen = news.cli("build")
@@ -271,7 +284,7 @@ def test_550_for_one_recipient_and_the_others_go_on(news) -> None:
         assert result.code == 1
         no_traceback(result)
         assert result.out.splitlines()[-1] == (
-            "sent 2026-W07 to 2 of 3 recipients; ledger: out/2026-W07/sent.jsonl")
+            "sent 2026-W07 to 2 of 3 recipients; ledger: .briefing/state.sqlite3")
         assert result.err.splitlines()[-2:] == [
             f"{server.url}: error: two@example.org was not delivered: 550 5.1.1 no such user",
             f"{server.url}: error: 1 of 3 recipients not delivered (to retry them, run: "
@@ -341,9 +354,9 @@ def test_changed_issue_needs_force_then_goes_to_everyone(news) -> None:
         new = hashlib.sha256(built(news)).hexdigest()
         refused = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
         assert (refused.code, refused.err) == (1, (
-            f"out/2026-W07/sent.jsonl: error: message.eml has changed since it was sent to 3 "
-            f"recipients (sha256 {old[:12]} then, {new[:12]} now) (send the changed issue "
-            "with --force; check the dry run first)\n"))
+            f".briefing/state.sqlite3: error: message.eml of 2026-W07 has changed since it was "
+            f"sent to 3 recipients (sha256 {old[:12]} then, {new[:12]} now) (send the changed "
+            "issue with --force; check the dry run first)\n"))
         assert len(server.received) == 3
         forced = send(news, "--smtp", server.url, "--insecure", "--no-dry-run", "--force")
         assert forced.code == 0, forced.err
@@ -359,7 +372,7 @@ def test_to_overrides_recipients_for_a_test_send(news) -> None:
         assert dry.code == 0, dry.err
         assert "recipients: 1: me@example.net (from --to)" in dry.out.splitlines()
         assert ("test send:  1: me@example.net not on the list: not recorded in "
-                "out/2026-W07/sent.jsonl, so the issue stays editable") in dry.out.splitlines()
+                ".briefing/state.sqlite3, so the issue stays editable") in dry.out.splitlines()
         assert dry.out.splitlines()[-1] == (
             f"to send for real: briefing send 2026-W07 --no-dry-run --to 'Me <me@example.net>' "
             f"--smtp {server.url} --insecure")
@@ -380,7 +393,7 @@ def test_to_overrides_recipients_for_a_test_send(news) -> None:
                      "--to", "TWO@example.org")
         assert twice.code == 0
         assert twice.out.splitlines()[-1] == (
-            "nothing to send: every recipient is in out/2026-W07/sent.jsonl")
+            "nothing to send: every recipient is in .briefing/state.sqlite3")
         forced = send(news, "--smtp", server.url, "--insecure", "--no-dry-run",
                       "--to", "two@example.org", "--force")
         assert forced.code == 0, forced.err

@@ -138,13 +138,13 @@ name: {q_name}
 tagline: A weekly briefing  # one line under the name
 language: en                # language of the text, for <html lang>
 sender: {q_sender}
-recipients:                 # one or more; several recipients get the list_address as To
+recipients:                 # besides the readers in the list ('briefing subscribers add')
   - Editors <editors@example.org>
-# list_address: {q_readers}
+# list_address: {q_readers}   # the To of every copy (else the sender)
 # reply_to: The editors <editors@example.org>
-unsubscribe:
-  url: https://example.org/unsubscribe   # one-click unsubscribe (RFC 8058)
-  # mailto: mailto:unsubscribe@example.org
+unsubscribe:                  # each reader's copy gets their own token in place of {{token}}
+  url: https://example.org/u/{{token}}   # one-click (RFC 8058): 'briefing subscribers serve'
+  # mailto: mailto:unsubscribe+{{token}}@example.org
 archive_url: https://example.org/archive/
 address: {q_address}   # postal address for the footer
 # subject: "{{name}}: {{title}}"   # also {{issue}} and {{date}}
