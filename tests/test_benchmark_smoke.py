@@ -22,3 +22,14 @@ def test_benchmark_smoke_produces_its_table(tmp_path) -> None:
                 "`briefing check` (sample issue)"):
         assert f"| {row} |" in table, row
     assert table in proc.stdout
+
+
+def test_delivery_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/delivery.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| what | median ms | peak RSS MB | notes |" in proc.stdout
+    for row in ("`subscribers import`, 2,000 readers (Mailchimp CSV)",
+                "`send` dry run over 2,002 readers",
+                "2,002 personal copies in memory (plan + copies)"):
+        assert f"| {row} |" in proc.stdout, row
