@@ -3,10 +3,12 @@ scripted replies per recipient and a dropped connection; it records every messag
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,16 @@ class Behaviour:
     """What the server does: replies queued per recipient, and when to drop a connection."""
 
     replies: dict[str, list[str]] = field(default_factory=dict)  # RCPT address -> replies to use
+    # RCPT address -> replies to the end of DATA (the message refused, not the address)
+    data_replies: dict[str, list[str]] = field(default_factory=dict)
     drop_after: int | None = None  # close the connection at the RCPT after this many messages
+    data_delay: float = 0.0  # seconds to wait before answering DATA (a slow relay)
+    # called with the number of the message about to be accepted (1, 2, ...), before its 250
+    on_data: Callable[[int], None] | None = None
+    mail_froms: list[str] = field(default_factory=list)
+    sessions: int = 0  # connections that said EHLO/HELO
+    most_at_once: int = 0
+    open_now: int = 0
     rcpt_attempts: dict[str, int] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
@@ -53,8 +64,35 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.b.lock:
+            self.b.sessions += 1
+            self.b.open_now += 1
+            self.b.most_at_once = max(self.b.most_at_once, self.b.open_now)
+        session.host_name = hostname
+        return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.b.lock:
+            self.b.open_now -= 1
+        return "221 Bye"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.b.lock:
+            self.b.mail_froms.append(address)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.b.data_delay:
+            await asyncio.sleep(self.b.data_delay)
+        with self.b.lock:
+            for address in envelope.rcpt_tos:
+                queue = self.b.data_replies.get(address)
+                if queue:
+                    return queue.pop(0)
+            if self.b.on_data is not None:
+                self.b.on_data(len(self.b.received) + 1)
             self.b.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                             bytes(envelope.original_content)))
             number = len(self.b.received)

@@ -138,8 +138,10 @@ def test_every_recipient_gets_exactly_one_copy_and_the_ledger_says_so(news) -> N
     with Server() as server:
         result = send(news, "--smtp", server.url, "--insecure", "--no-dry-run", "--rate", "500")
         assert result.code == 0, result.err
-        assert result.out.splitlines()[-1] == (
-            "sent 2026-W07 to 3 of 3 recipients; ledger: .briefing/state.sqlite3")
+        assert result.out.splitlines()[-2:] == [
+            "sent 2026-W07 to 3 of 3 recipients; ledger: .briefing/state.sqlite3",
+            "2026-W07 so far: 3 delivered, 0 bounced, 0 complained (complaint rate 0.00%, "
+            "under Gmail's limit of 0.3%)"]
         assert_one_copy_each(server, news, READERS)
         entries = ledger(news)
         digest = hashlib.sha256(built(news)).hexdigest()
@@ -277,22 +279,53 @@ def test_4xx_every_time_gives_up_after_bounded_attempts(news) -> None:
     ]
 
 
-def test_550_for_one_recipient_and_the_others_go_on(news) -> None:
+def test_550_at_rcpt_bounces_the_reader_and_the_others_go_on(news) -> None:
     behaviour = Behaviour(replies={"two@example.org": ["550 5.1.1 no such user"]})
     with Server(behaviour=behaviour) as server:
         result = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
         assert result.code == 1
         no_traceback(result)
-        assert result.out.splitlines()[-1] == (
-            "sent 2026-W07 to 2 of 3 recipients; ledger: .briefing/state.sqlite3")
+        assert result.out.splitlines()[-3:] == [
+            "sent 2026-W07 to 2 of 3 recipients; ledger: .briefing/state.sqlite3",
+            "bounced:    two@example.org: the server refused the address for good, so it is "
+            "marked bounced and never mailed again",
+            "2026-W07 so far: 2 delivered, 1 bounced, 0 complained (complaint rate 0.00%, "
+            "under Gmail's limit of 0.3%)"]
         assert result.err.splitlines()[-2:] == [
             f"{server.url}: error: two@example.org was not delivered: 550 5.1.1 no such user",
-            f"{server.url}: error: 1 of 3 recipients not delivered (to retry them, run: "
-            f"briefing send 2026-W07 --no-dry-run --smtp {server.url} --insecure)",
+            f"{server.url}: error: 1 of 3 recipients not delivered (they are marked bounced; "
+            "'briefing subscribers list --status bounced' shows why)",
         ]
         assert behaviour.rcpt_attempts["two@example.org"] == 1  # 5xx: never retried
         assert [e["recipient"] for e in ledger(news)] == ["one@example.org", "three@example.org"]
-        # The printed command retries only the one that failed (the mailbox exists now).
+        bounced = news.cli("subscribers", "list", "--status", "bounced")
+        assert bounced.out.split("  since ")[0] == "bounced      two@example.org"
+        assert bounced.out.rstrip().endswith(
+            "refused when sending 2026-W07: 550 5.1.1 no such user")
+        # The next send, of this issue or another, leaves them out.
+        rerun = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
+        assert rerun.code == 0, rerun.err
+        assert "recipients: 2: one@example.org, three@example.org (2 from briefing.yaml; 1 " \
+            "suppressed left out)" in rerun.out.splitlines()
+        assert rerun.out.splitlines()[-1] == (
+            "nothing to send: every recipient is in .briefing/state.sqlite3")
+        assert sorted(m.rcpt_tos[0] for m in server.received) == ["one@example.org",
+                                                                  "three@example.org"]
+
+
+def test_550_after_data_refuses_the_message_not_the_address(news) -> None:
+    behaviour = Behaviour(data_replies={"two@example.org": ["554 5.6.0 message refused"]})
+    with Server(behaviour=behaviour) as server:
+        result = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
+        assert result.code == 1
+        assert result.err.splitlines()[-2:] == [
+            f"{server.url}: error: two@example.org was not delivered: 554 5.6.0 message "
+            "refused",
+            f"{server.url}: error: 1 of 3 recipients not delivered (to retry them, run: "
+            f"briefing send 2026-W07 --no-dry-run --smtp {server.url} --insecure)",
+        ]
+        assert "bounced:" not in result.out
+        assert news.cli("subscribers", "list", "--status", "bounced").out == ""
         retry = send(news, "--smtp", server.url, "--insecure", "--no-dry-run")
         assert retry.code == 0, retry.err
         assert_one_copy_each(server, news, READERS)
@@ -336,7 +369,8 @@ def test_timeout_stops_with_a_clear_error(news) -> None:
     assert result.code == 1
     assert result.err.splitlines()[-1] == (
         f"{url}: error: stopped after 0 of 3 recipients: could not connect (timed out); "
-        f"3 not tried (to resume, run: briefing send 2026-W07 --no-dry-run --smtp {url})")
+        f"3 not tried (to resume, run: briefing send 2026-W07 --no-dry-run --smtp {url} "
+        "--timeout 0.5)")
 
 
 # --- ledger, --force, --to -----------------------------------------------------------------
@@ -445,8 +479,8 @@ def test_damaged_ledger_line_is_reported_not_guessed(news) -> None:
     result = send(news, "--smtp", "smtp://127.0.0.1:9")
     assert (result.code, result.err) == (1, (
         "out/2026-W07/sent.jsonl:1:1: error: is not a ledger line (a JSON object with "
-        "'recipient' and 'sha256') (the ledger says who got the issue: fix that line by hand, "
-        "and delete it only if you know that recipient did not get it)\n"))
+        "'recipient' and 'sha256'); nothing was sent (the ledger says who got the issue: fix "
+        "that line by hand, and delete it only if you know that recipient did not get it)\n"))
 
 
 # --- a sendmail-compatible command: the real msmtp -------------------------------------------

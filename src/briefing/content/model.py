@@ -113,6 +113,7 @@ class Config:
     language: str = "en"
     reply_to: Mailbox | None = None
     list_address: Mailbox | None = None
+    bounce_address: Mailbox | None = None  # the envelope sender (Return-Path); else sender
     unsubscribe: Unsubscribe = field(default_factory=lambda: Unsubscribe(""))
     archive_url: str = ""
     subject: str = "{name}: {title}"
@@ -121,6 +122,11 @@ class Config:
     lint: LintSettings = field(default_factory=LintSettings)
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
+
+    @property
+    def envelope_sender(self) -> str:
+        """MAIL FROM / sendmail -f: where bounces go (RFC 5321 4.5.5)."""
+        return (self.bounce_address or self.sender).address
 
     def theme(self, theme_id: str) -> Theme:
         return next(t for t in self.themes if t.id == theme_id)

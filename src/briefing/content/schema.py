@@ -274,6 +274,8 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "list_address": Key(_mailbox("The list's own address, used as To when there are "
                                  "several recipients")),
     "reply_to": Key(_mailbox("Reply-To address")),
+    "bounce_address": Key(_mailbox("Envelope sender (Return-Path) of every copy: where "
+                                   "bounces go; default: the sender")),
     "unsubscribe": Key(UNSUBSCRIBE, True),
     "archive_url": Key(_url("Web archive of past issues")),
     "address": Key(_line("Postal address for the footer"), True),

@@ -37,7 +37,7 @@ class Ledger:
         return self.store.shown
 
     def deliveries(self) -> list[Delivery]:
-        rows = self.store.db.execute(
+        rows = self.store.read(
             "SELECT address, message_id, sha256, state, attempted_at, accepted_at, reply, "
             "transport FROM deliveries WHERE issue = ? ORDER BY id", (self.issue_id,))
         return [Delivery(*row) for row in rows]
@@ -73,6 +73,30 @@ class Ledger:
                        "WHERE id = ?", (now(), reply, row))
 
     def forget(self, row: int) -> None:
-        """The copy certainly did not go (refused before DATA): no record of it is kept."""
+        """The copy certainly did not go (refused, or the connection failed before DATA): no
+        record of it is kept."""
         with self.store.transaction() as db:
             db.execute("DELETE FROM deliveries WHERE id = ? AND state = 'attempted'", (row,))
+
+    def bounced(self, address: str, reply: str) -> None:
+        """The server refused the address itself for good (5xx at RCPT): the reader is marked
+        bounced now, so no later issue is sent to them."""
+        reason = f"refused when sending {self.issue_id}: {reply}"
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO feedback (issue, address, address_key, kind, reason, "
+                       "source, at) VALUES (?, ?, ?, 'bounced', ?, 'send', ?)",
+                       (self.issue_id, address, address_key(address), reply, now()))
+            if self.store.get(address) is None:  # a reader from briefing.yaml
+                self.store.insert(address, "", "bounced", "briefing.yaml", reason)
+            else:
+                self.store.set_status(address, "bounced", reason)
+
+    def outcome(self) -> tuple[int, int, int]:
+        """Readers who got the issue, bounced on it, complained about it."""
+        delivered = self.store.read(
+            "SELECT count(DISTINCT address_key) FROM deliveries WHERE issue = ? AND "
+            "state = 'accepted'", (self.issue_id,))[0][0]
+        found = dict(self.store.read(
+            "SELECT kind, count(DISTINCT address_key) FROM feedback WHERE issue = ? GROUP BY "
+            "kind", (self.issue_id,)))
+        return delivered, found.get("bounced", 0), found.get("complained", 0)

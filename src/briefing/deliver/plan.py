@@ -7,12 +7,15 @@ address (unsubscribed, bounced, complained): never sent to, not with --force, no
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import math
 import shlex
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from pathlib import PurePosixPath
 
 from ..content.model import Issue
 from ..content.schema import parse_mailbox
@@ -23,6 +26,7 @@ from ..render.issue import render_issue
 from ..subscribers.store import Store, Subscriber, address_key
 from ..subscribers.tokens import Tokens, load_key
 from .ledger import Ledger
+from .lock import SendLock
 from .personal import CopyMaker
 from .sendmail import sendmail_transport
 from .smtp import SmtpTransport, smtp_transport
@@ -40,8 +44,9 @@ class SendOptions:
     insecure: bool = False
     force: bool = False
     rate: float = 0.0          # messages per second; 0 = as fast as the transport takes them
-    timeout: float = 30.0
+    timeout: float = 30.0      # a deadline for each step of a transaction, or for a command
     retry_delay: float = 2.0   # first backoff delay; doubles per attempt, capped at MAX_DELAY
+    connections: int = 1       # SMTP sessions (or commands) at once
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,16 @@ class Plan:
     again: list[str]    # already in the ledger, sent again because of --force
     unconfirmed: list[str] = field(default_factory=list)  # may have it: left out
     notes: list[str] = field(default_factory=list)  # what opening the store did
+    lock: SendLock | None = None  # held by a real send, from before the ledger is read
+
+    @property
+    def envelope_sender(self) -> str:
+        return self.issue.config.envelope_sender
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     @property
     def message_path(self) -> str:
@@ -103,6 +118,10 @@ class Plan:
             args.append("--force")
         if o.rate:
             args += ["--rate", f"{o.rate:g}"]
+        if o.connections != 1:
+            args += ["--connections", str(o.connections)]
+        if o.timeout != SendOptions.timeout:
+            args += ["--timeout", f"{o.timeout:g}"]
         return shlex.join(args)
 
     def describe(self, dry_run: bool) -> list[str]:
@@ -116,7 +135,9 @@ class Plan:
             f"message:    {self.message_path}, {_size(len(self.data))}, sha256 "
             f"{self.sha256[:12]}, built from the current briefs",
             f"subject:    {issue.subject}",
-            f"from:       {issue.config.sender}",
+            f"from:       {issue.config.sender}"
+            + (f" (bounces to {self.envelope_sender})"
+               if self.envelope_sender != issue.config.sender.address else ""),
             f"to header:  {_header(self.data, 'To')} (the same in every copy)",
             "copies:     one per reader, with their own one-click unsubscribe link "
             "(List-Unsubscribe, List-Unsubscribe-Post), Message-ID and Date",
@@ -151,6 +172,9 @@ class Plan:
             return lines
         how = "one SMTP transaction per recipient" if isinstance(self.transport, SmtpTransport) \
             else "one run of the command per recipient"
+        if o.connections > 1:
+            how += f", {o.connections} " + ("connections" if isinstance(
+                self.transport, SmtpTransport) else "commands") + " at once"
         rate = f", at most {o.rate:g} per second" if o.rate else ""
         record = " and record each accepted one" if any(r.record for r in self.todo) else ""
         if dry_run:
@@ -262,8 +286,12 @@ def _transport(issue: Issue, options: SendOptions) -> Transport:
         "set smtp.url, or pass --smtp smtp://host:587 or --sendmail 'msmtp'"))
 
 
-def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Plan:
-    """Check everything a real send needs, without sending: the dry run is this plus output."""
+def prepare(project: Project, issue_id: str | None, options: SendOptions,
+            for_real: bool = False) -> Plan:
+    """Check everything a real send needs, without sending: the dry run is this plus output.
+
+    For a real send (`for_real`), the project's send lock is taken before the ledger is read,
+    so two sends started together can never both find a reader missing from it."""
     issue = load_issue(project, issue_id)
     shown = f"out/{issue.id}/{MESSAGE}"
     path = project.out / issue.id / MESSAGE
@@ -275,11 +303,35 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Pla
         raise BriefingError(Problem(shown, 0, 0, "is out of date with the briefs (or was edited)",
                                     f"run 'briefing build {issue.id}' first"))
     digest = hashlib.sha256(data).hexdigest()
-    if options.rate < 0 or options.timeout <= 0 or options.retry_delay < 0:
+    if not (options.rate >= 0 and options.timeout > 0 and options.retry_delay >= 0
+            and math.isfinite(options.timeout) and math.isfinite(options.rate)):
         raise BriefingError(Problem("send", 0, 0, "--rate, --timeout and the retry delay "
-                                                  "must be positive"))
+                                                  "must be finite and positive"))
     transport = _transport(issue, options)
-    store = Store.open(project.root, issue.config.state)
+    try:
+        store = Store.open(project.root, issue.config.state)
+    except BriefingError as exc:
+        first = exc.problems[0]
+        raise BriefingError(dataclasses.replace(
+            first, message=first.message + "; nothing was sent")) from None
+    lock = None
+    if for_real:
+        folder = store.path.parent
+        shown = str(PurePosixPath(store.shown).parent)
+        lock = SendLock(folder, "" if shown == "." else shown, issue.id).acquire()
+        if lock.note:
+            store.notes.append(lock.note)
+    try:
+        return _plan(project, issue, options, data, digest, transport, store, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, digest: str,
+          transport: Transport, store: Store, lock: SendLock | None) -> Plan:
+    shown = f"out/{issue.id}/{MESSAGE}"
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     on_list = {address_key(r.address) for r in everyone.readers}
@@ -304,7 +356,8 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Pla
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
-                unconfirmed=[] if options.force else unsure, notes=list(store.notes))
+                unconfirmed=[] if options.force else unsure, notes=list(store.notes),
+                lock=lock)
     if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
         plan.copy_for(todo[0].address)
     return plan

@@ -1,70 +1,227 @@
-"""Deliver a plan: each copy through the transport, retries, and each acceptance in the ledger."""
+"""Deliver a plan: each reader's copy through the transport, over one or more connections,
+with retries, an exact ledger, and a clean stop on SIGINT/SIGTERM.
+
+For every copy: record the attempt (committed), hand the copy over, record the acceptance
+(committed) before that connection sends its next copy. A permanent refusal of the address at
+RCPT marks the reader bounced at once.
+"""
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
-from .plan import Plan, SendOptions
+from ..errors import BriefingError
+from .plan import Plan, Recipient, SendOptions
 from .report import Report
 from .transport import MAX_ATTEMPTS, MAX_DELAY, MAX_FAILURES_IN_A_ROW, Lost, Rejected, Transport
+
+SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+
+class _Run:
+    """What the connections share: the next reader, the stop flag, the report."""
+
+    def __init__(self, plan: Plan, progress: Callable[[str], None],
+                 sleep: Callable[[float], None]) -> None:
+        self.plan = plan
+        self.report = Report(plan)
+        self.progress = progress
+        self.sleep = sleep
+        self.lock = threading.Lock()
+        self.queue = list(reversed(plan.todo))
+        self.stop = threading.Event()
+        self.in_a_row = 0
+        self.next_slot = 0.0  # --rate: when the next copy may start
+
+    def take(self) -> Recipient | None:
+        with self.lock:
+            if self.stop.is_set() or not self.queue:
+                return None
+            recipient = self.queue.pop()
+            rate = self.plan.options.rate
+            if not rate:
+                return recipient
+            now = time.monotonic()
+            wait = max(0.0, self.next_slot - now)
+            self.next_slot = max(now, self.next_slot) + 1 / rate
+        if wait:
+            self.sleep(wait)
+        return recipient
+
+    def halt(self, reason: str) -> None:
+        with self.lock:
+            if not self.report.stopped:
+                self.report.stopped = reason
+            self.stop.set()
+
+    def left(self) -> list[str]:
+        with self.lock:
+            rest = [r.address for r in reversed(self.queue)]
+            self.queue.clear()
+            return rest
 
 
 def deliver(plan: Plan, progress: Callable[[str], None] = lambda address: None,
             sleep: Callable[[float], None] = time.sleep) -> Report:
-    """Send to every recipient of the plan; record each acceptance in the ledger at once."""
-    report = Report(plan)
-    options, transport = plan.options, plan.transport
-    sender = plan.issue.config.sender.address
+    """Send every copy of the plan; the ledger records each one as it goes."""
+    run = _Run(plan, progress, sleep)
+    try:
+        plan.store.probe(len(plan.todo))
+        connections = max(1, min(plan.options.connections, len(plan.todo) or 1))
+        transports = [plan.transport] + [plan.transport.another()
+                                         for _ in range(connections - 1)]
+        with _stop_on_signals(run):
+            workers = [threading.Thread(target=_connection, args=(run, t), daemon=True,
+                                        name=f"briefing-send-{n}")
+                       for n, t in enumerate(transports)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:  # a timed join keeps the main thread free for signals
+                while worker.is_alive():
+                    worker.join(0.1)
+        run.report.not_tried = run.left() + run.report.not_tried
+    finally:
+        plan.store.checkpoint()
+        plan.release()
+    if run.report.crash is not None:
+        raise run.report.crash
+    if run.report.fatal is not None:
+        raise run.report.fatal
+    return run.report
+
+
+@contextmanager
+def _stop_on_signals(run: _Run) -> Iterator[None]:
+    """SIGINT or SIGTERM: no new copy starts; those in flight finish or are abandoned cleanly,
+    and the ledger says which. Only the main thread can set handlers (tests may call deliver
+    from another thread: then there are none)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number: int, _frame: object) -> None:
+        run.report.interrupted = SIGNAL_NAMES.get(signal.Signals(number), str(number))
+        run.halt(f"interrupted by {run.report.interrupted}")
+
+    previous = {s: signal.signal(s, stop) for s in SIGNAL_NAMES}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _connection(run: _Run, transport: Transport) -> None:
+    """One connection, in its own thread; a bug in it reaches the main thread (exit 2)."""
+    try:
+        _send_over(run, transport)
+    except BaseException as exc:  # re-raised by deliver() in the main thread
+        with run.lock:
+            run.report.crash = run.report.crash or exc
+        run.halt(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _send_over(run: _Run, transport: Transport) -> None:
+    """Open the connection, then send copies until the queue is empty or the run stops."""
+    report = run.report
     try:
         transport.open()
     except Lost as exc:
-        report.stopped = str(exc)
-        report.not_tried = [r.address for r in plan.todo]
-        return report
+        run.halt(str(exc))
+        return
+    except BriefingError as exc:  # a refused login, a certificate that does not verify
+        with run.lock:
+            report.fatal = report.fatal or exc
+        run.halt(exc.problems[0].message)
+        return
     try:
-        last = 0.0
-        in_a_row = 0
-        for index, recipient in enumerate(plan.todo):
-            if options.rate:
-                wait = last + 1 / options.rate - time.monotonic()
-                if wait > 0:
-                    sleep(wait)
-            last = time.monotonic()
-            data, message_id = plan.copy_for(recipient.address)
-            row = (plan.ledger.attempt(recipient.address, message_id, plan.sha256,
-                                       transport.name) if recipient.record else 0)
-            try:
-                reply = _attempts(transport, sender, recipient.address, data, options, sleep)
-            except Rejected as exc:
-                if row:
-                    plan.ledger.forget(row)
-                report.failed.append((recipient.address, exc.reply))
-                in_a_row += 1
-                if in_a_row >= MAX_FAILURES_IN_A_ROW and index + 1 < len(plan.todo):
-                    report.stopped = (f"{in_a_row} recipients in a row were not delivered "
-                                      f"(the transport or the sender address looks broken)")
-                    report.not_tried = [r.address for r in plan.todo[index + 1:]]
-                    break
-            except Lost as exc:
-                report.stopped = str(exc)
-                if exc.maybe_delivered:
-                    report.unconfirmed.append(recipient.address)
-                    report.not_tried = [r.address for r in plan.todo[index + 1:]]
-                else:
-                    if row:
-                        plan.ledger.forget(row)
-                    report.not_tried = [r.address for r in plan.todo[index:]]
-                break
-            else:
-                in_a_row = 0
-                if row:
-                    plan.ledger.accept(row, reply)
-                report.sent.append((recipient.address, reply))
-            progress(recipient.address)
+        while True:
+            recipient = run.take()
+            if recipient is None:
+                return
+            if not _one_copy(run, transport, recipient):
+                return
     finally:
         transport.close()
-    return report
+
+
+def _one_copy(run: _Run, transport: Transport, recipient: Recipient) -> bool:
+    """Send one reader's copy; False when this connection must stop."""
+    plan, report = run.plan, run.report
+    address = recipient.address
+    data, message_id = plan.copy_for(address)
+    row = 0
+    if recipient.record:
+        try:
+            row = plan.ledger.attempt(address, message_id, plan.sha256, transport.name)
+        except BriefingError as exc:
+            run.halt(f"could not record the copy for {address} before sending it "
+                     f"({exc.problems[0].message}); nothing was sent to them")
+            with run.lock:
+                report.not_tried.insert(0, address)
+            return False
+    try:
+        reply = _attempts(transport, plan.envelope_sender, address, data, plan.options,
+                          run.sleep)
+    except Rejected as exc:
+        _refused(run, recipient, row, exc)
+        return not run.stop.is_set()
+    except Lost as exc:
+        with run.lock:
+            if exc.maybe_delivered:
+                report.unconfirmed.append(address)
+            else:
+                report.not_tried.insert(0, address)
+        if not exc.maybe_delivered and row:
+            _quietly(lambda: plan.ledger.forget(row))
+        run.halt(str(exc))
+        return False
+    if row:
+        try:
+            plan.ledger.accept(row, reply)
+        except BriefingError as exc:
+            with run.lock:
+                report.unconfirmed.append(address)
+            run.halt(f"{address}'s copy was accepted ({reply}) but could not be recorded "
+                     f"({exc.problems[0].message}); it stays recorded as unconfirmed, so no "
+                     "rerun sends it again without --force")
+            return False
+    with run.lock:
+        run.in_a_row = 0
+        report.sent.append((address, reply))
+    run.progress(address)
+    return True
+
+
+def _refused(run: _Run, recipient: Recipient, row: int, exc: Rejected) -> None:
+    plan, report = run.plan, run.report
+    if row:
+        _quietly(lambda: plan.ledger.forget(row))  # refused: it certainly did not go
+    bounced = recipient.record and exc.stage == "rcpt" and not exc.temporary
+    if bounced:  # the address itself was refused for good: never mail it again
+        _quietly(lambda: plan.ledger.bounced(recipient.address, exc.reply))
+    with run.lock:
+        report.failed.append((recipient.address, exc.reply))
+        if bounced:
+            report.bounced.append(recipient.address)
+        # A refused address says nothing about the transport; a refused message or sender,
+        # again and again, does.
+        run.in_a_row = 0 if bounced else run.in_a_row + 1
+        broken = run.in_a_row >= MAX_FAILURES_IN_A_ROW and bool(run.queue)
+    run.progress(recipient.address)
+    if broken:
+        run.halt(f"{MAX_FAILURES_IN_A_ROW} recipients in a row were not delivered (the "
+                 "transport or the sender address looks broken)")
+
+
+def _quietly(action: Callable[[], None]) -> None:
+    """A record that only tidies up: failing to write it must not hide the real problem."""
+    with suppress(BriefingError):
+        action()
 
 
 def _attempts(transport: Transport, sender: str, recipient: str, data: bytes,

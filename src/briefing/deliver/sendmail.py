@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import shlex
 import shutil
+import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +41,9 @@ class SendmailTransport:
                      "To header (the list) once per reader")
         return text
 
+    def another(self) -> SendmailTransport:
+        return dataclasses.replace(self)
+
     def open(self) -> None:
         pass
 
@@ -44,18 +52,38 @@ class SendmailTransport:
         if not any(a in ("-f", "--from") or a.startswith(("-f", "--from=")) for a in argv[1:]):
             argv += ["-f", sender]
         argv += ["-i", "--", recipient]  # -i: a line with a single '.' is not the end
-        try:
-            proc = subprocess.run(argv, input=data, capture_output=True, timeout=self.timeout,
-                                  check=False)
-        except subprocess.TimeoutExpired:
-            raise Lost(f"{self.name} did not finish within {self.timeout:g} s",
-                       maybe_delivered=True) from None
-        except OSError as exc:
-            raise Lost(f"could not run {self.name}: {why(exc)}") from None
-        said = " ".join((proc.stderr or proc.stdout).decode("utf-8", "replace").split())[:300]
+        # The copy goes in through an unlinked temporary file, not a pipe: the command shares
+        # the file's offset, so afterwards we know how much of it the command read. A pipe
+        # would take a whole message into its buffer from a command that never reads it and
+        # still exits 0 (then it would count as delivered).
+        with tempfile.TemporaryFile() as message:
+            message.write(data)
+            message.flush()
+            message.seek(0)
+            try:
+                # Its own process group, so a command that times out is killed with every
+                # child it started (a sendmail's helper could otherwise still deliver).
+                proc = subprocess.Popen(argv, stdin=message, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, start_new_session=True)
+            except OSError as exc:
+                raise Lost(f"could not run {self.name}: {why(exc)}") from None
+            try:
+                out, err = proc.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise Lost(f"{self.name} did not finish within {self.timeout:g} s (stopped, "
+                           "with the processes it started)", maybe_delivered=True) from None
+            read = os.lseek(message.fileno(), 0, os.SEEK_CUR)
+        said = " ".join((err or out).decode("utf-8", "replace").split())[:300]
         reply = f"exit {proc.returncode}" + (f": {said}" if said else "")
         if proc.returncode:
-            raise Rejected(reply, temporary=proc.returncode in TEMPORARY_EXITS)
+            raise Rejected(reply, temporary=proc.returncode in TEMPORARY_EXITS, stage="command")
+        if read < len(data):
+            raise Lost(f"{self.name} exited 0 but read only {read:,} of the {len(data):,} "
+                       "bytes of the message, so it is not counted as delivered",
+                       maybe_delivered=True)
         return reply
 
     def close(self) -> None:

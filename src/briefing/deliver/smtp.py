@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import ipaddress
 import os
 import re
 import smtplib
+import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -30,6 +35,10 @@ class SmtpTransport:
     timeout: float
     _password: str = field(default="", repr=False)  # never printed, never logged
     _smtp: smtplib.SMTP | None = field(default=None, repr=False)
+    _watchdog: _Watchdog | None = field(default=None, repr=False)
+
+    def another(self) -> SmtpTransport:
+        return dataclasses.replace(self, _smtp=None, _watchdog=None)
 
     @property
     def name(self) -> str:
@@ -55,26 +64,38 @@ class SmtpTransport:
         return context
 
     def open(self) -> None:
+        self._watchdog = _Watchdog(self.timeout)
         try:
+            # Created unconnected, so the watchdog holds it before the greeting is read: a
+            # server that sends an endless "220-" greeting, or drips a byte at a time, never
+            # trips the per-read timeout but does trip the deadline of the step.
             if self.scheme == "smtps":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=self.timeout,
                                                       context=self._context())
             else:
-                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                smtp = smtplib.SMTP(timeout=self.timeout)
             self._smtp = smtp
-            smtp.ehlo()
+            smtp._host = self.host  # type: ignore[attr-defined]  # TLS SNI and name check
+            with self._watchdog.step(smtp):
+                code, text = smtp.connect(self.host, self.port)
+                if code != 220:
+                    raise smtplib.SMTPConnectError(code, text)
+            with self._watchdog.step(smtp):
+                smtp.ehlo()
             if self.scheme == "smtp":
                 if smtp.has_extn("starttls"):
                     # smtplib's starttls() without a context does not verify certificates.
-                    smtp.starttls(context=self._context())
-                    smtp.ehlo()
+                    with self._watchdog.step(smtp):
+                        smtp.starttls(context=self._context())
+                        smtp.ehlo()
                 elif not self.insecure:
                     raise BriefingError(Problem(
                         self.name, 0, 0, "the server does not offer STARTTLS; refusing to send "
                                          "in clear text; nothing was sent",
                         "use smtps://, or --insecure for a local test server only"))
             if self.user:
-                self._login(smtp)
+                with self._watchdog.step(smtp):
+                    self._login(smtp)
         except BriefingError:
             self.close()
             raise
@@ -87,8 +108,10 @@ class SmtpTransport:
                 "give the server a certificate a public CA signed; --insecure skips the check, "
                 "for a local test server only")) from None
         except (OSError, smtplib.SMTPException) as exc:
+            timed_out = self._watchdog.fired
             self.close()
-            raise Lost(f"could not connect ({why(exc)})") from None
+            raise Lost(f"could not connect ({'timed out' if timed_out else why(exc)})") \
+                from None
 
     def _login(self, smtp: smtplib.SMTP) -> None:
         try:
@@ -111,44 +134,104 @@ class SmtpTransport:
         data = data.replace(b"\n", b"\r\n") if b"\r" not in data else \
             re.sub(rb"\r?\n", b"\r\n", data)
         handed_over = False
+        watchdog = self._watchdog
+        assert watchdog is not None
         try:
             for step, args in (("mail", (sender,)), ("rcpt", (recipient,))):
-                code, text = getattr(smtp, step)(*args)
+                with watchdog.step(smtp):
+                    code, text = getattr(smtp, step)(*args)
                 if code not in (250, 251):
-                    self._refused(smtp, code, text)
+                    self._refused(smtp, code, text, step)
             handed_over = True  # from here on the server may have the message
             try:
-                code, text = smtp.data(data)
+                with watchdog.step(smtp):
+                    code, text = smtp.data(data)
             except smtplib.SMTPDataError as exc:  # no 354 after DATA
-                self._refused(smtp, exc.smtp_code, exc.smtp_error)
+                self._refused(smtp, exc.smtp_code, exc.smtp_error, "data")
             if code != 250:
-                self._refused(smtp, code, text)
+                self._refused(smtp, code, text, "data")
             return reply_text(code, text)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            reason = "timed out" if watchdog.fired else why(exc)
             self.close()
-            raise Lost(f"lost the connection ({why(exc)})", maybe_delivered=handed_over) \
+            raise Lost(f"lost the connection ({reason})", maybe_delivered=handed_over) \
                 from None
 
-    def _refused(self, smtp: smtplib.SMTP, code: int, text: bytes | str) -> None:
+    def _refused(self, smtp: smtplib.SMTP, code: int, text: bytes | str, stage: str) -> None:
         reply = reply_text(code, text)
         if code == 421 or code == -1:  # 421: the server is closing the connection (RFC 5321)
             self.close()
             raise Lost(f"the server closed the connection ({reply})")
         try:
-            smtp.rset()  # end the failed transaction so the next recipient starts clean
+            assert self._watchdog is not None
+            with self._watchdog.step(smtp):
+                smtp.rset()  # end the failed transaction so the next recipient starts clean
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise Lost(f"lost the connection ({why(exc)})") from None
-        raise Rejected(reply, temporary=400 <= code < 500)
+        raise Rejected(reply, temporary=400 <= code < 500, stage=stage)
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
+        watchdog, self._watchdog = self._watchdog, None
+        if smtp is not None:
+            try:
+                if watchdog is not None and not watchdog.fired:
+                    with watchdog.step(smtp):
+                        smtp.quit()
+                else:
+                    smtp.close()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+        if watchdog is not None:
+            watchdog.stop()
+
+
+class _Watchdog:
+    """A deadline for each SMTP step (greeting, EHLO, MAIL, RCPT, DATA...), not only for each
+    read: smtplib's timeout applies per socket read, so a server dripping one byte at a time,
+    or sending an endless multi-line greeting, would hold a send for ever. One thread per
+    connection checks the deadline and shuts the socket down when it passes; the blocked read
+    then fails and the step is reported as timed out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._deadline = 0.0  # 0: no step running
+        self._smtp: smtplib.SMTP | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True,
+                                        name="briefing-smtp-deadline")
+        self._thread.start()
+
+    def step(self, smtp: smtplib.SMTP) -> _Step:
+        return _Step(self, smtp)
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(min(0.05, self.seconds / 4)):
+            deadline, smtp = self._deadline, self._smtp
+            if deadline and time.monotonic() > deadline and smtp is not None:
+                self.fired = True
+                sock = getattr(smtp, "sock", None)
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                self._deadline = 0.0
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+class _Step:
+    def __init__(self, watchdog: _Watchdog, smtp: smtplib.SMTP) -> None:
+        self.watchdog, self.smtp = watchdog, smtp
+
+    def __enter__(self) -> None:
+        self.watchdog._smtp = self.smtp
+        self.watchdog._deadline = time.monotonic() + self.watchdog.seconds
+
+    def __exit__(self, *exc: object) -> None:
+        self.watchdog._deadline = 0.0
 
 
 def smtp_transport(url: str, config: Config, insecure: bool, timeout: float,

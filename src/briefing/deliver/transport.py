@@ -12,12 +12,16 @@ MAX_FAILURES_IN_A_ROW = 5  # then the transport (or the sender address) is broke
 
 
 class Rejected(Exception):
-    """The server (or command) refused this recipient; `temporary` when it may work later."""
+    """The server (or command) refused this recipient; `temporary` when it may work later.
 
-    def __init__(self, reply: str, temporary: bool) -> None:
+    `stage` says what was refused: "rcpt" (the address itself: a permanent refusal there is a
+    bounce), "mail" (the sender), "data" (this message, not the address) or "command"."""
+
+    def __init__(self, reply: str, temporary: bool, stage: str = "data") -> None:
         super().__init__(reply)
         self.reply = reply
         self.temporary = temporary
+        self.stage = stage
 
 
 class Lost(Exception):
@@ -37,6 +41,10 @@ class Transport(Protocol):
 
     def describe(self) -> str: ...
 
+    def another(self) -> Transport:
+        """A fresh, unopened copy with the same settings: one per connection."""
+        ...
+
     def open(self) -> None: ...
 
     def deliver(self, sender: str, recipient: str, data: bytes) -> str: ...
@@ -45,9 +53,12 @@ class Transport(Protocol):
 
 
 def reply_text(code: int, text: bytes | str) -> str:
+    """A server's reply as one printable line: a hostile server's control characters (a
+    terminal escape, say) never reach the editor's terminal or the ledger."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return " ".join(f"{code} {text}".split())
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(f"{code} {text}".split())[:500]
 
 
 def why(exc: BaseException) -> str:
