@@ -271,3 +271,29 @@ def test_golden_site_pages_are_committed() -> None:
     for name in ("index.html", "feed.xml", "feed.json", "archive.txt", "2026-W07/index.html",
                  "2026-W10/index.html"):
         assert (REPO / "out" / name).is_file(), name
+
+
+@pytest.mark.skipif(not __import__("shutil").which("chromium"), reason="needs Chromium")
+def test_issue_page_reads_on_a_phone_and_in_dark_mode(factory, tmp_path: Path) -> None:
+    from briefing.editorial.browser import MEASURE, Browser
+    long = "A" * 90 + " long unbroken title"
+    project = factory(issue=ISSUE.replace("A test issue", long), briefs={
+        "industry.yaml": BRIEF + "    stat:\n      - {label: China, value: 69, unit: '%'}\n"
+                                 "      - {label: United States, value: 35, unit: '%'}\n"})
+    assert project.cli("build").code == 0
+    url = (project.root / "out/2026-W07/index.html").as_uri()
+    with Browser(offline=True, profile_parent=tmp_path) as browser:
+        page_ = browser.new_page()
+        page_.viewport(375, mobile=True)
+        for dark, background, text in ((False, "rgb(255, 255, 255)", "rgb(29, 35, 43)"),
+                                       (True, "rgb(23, 25, 28)", "rgb(232, 234, 237)")):
+            page_.colour_scheme(dark)
+            page_.open(url)
+            m = page_.evaluate(MEASURE)
+            assert max(m["scrollWidth"], m["bodyScrollWidth"]) <= 375, m["scrollWidth"]
+            assert m["pageBackground"] == background
+            h1 = next(h for h in m["headings"] if h["tag"] == "h1")
+            assert h1["visible"] and h1["box"]["right"] <= 375 and h1["color"] == text
+            assert min(t["fontSize"] for t in m["texts"]) >= 14
+            assert page_.evaluate("document.querySelector('.bar').getBoundingClientRect()"
+                                  ".width") > 0  # the chart is drawn

@@ -81,7 +81,7 @@ def update_search_index(project: Project, ids: list[str]) -> str:
     except BriefingError as exc:
         first = exc.problems[0]
         raise BriefingError(Problem(first.path, first.line, first.col,
-                                    f"{first.message} (the search index was not updated)",
+                                    f"{first.message}; the search index was not updated",
                                     hint=HINT)) from None
     size = sum(len(d) for d in files.values())
     return f"search index of {len(ids)} page{'s' if len(ids) != 1 else ''} ({size / 1024:.0f} KB)"
