@@ -28,6 +28,7 @@ STEP_MS, DEBOUNCE_MS = 8, 60
 IDLE_SECONDS = 10
 MAX_CONNECTIONS = 64
 MAX_STREAMS = 16
+LINT_DELAY_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -152,15 +153,27 @@ class Previewer:
                     old.content + 1, old.warnings if old.issue_id == issue.id else "", issues,
                     issue.draft)
         self._publish(new)
+        # Lint a moment later, in its own thread: it renders the email again, and run at once it
+        # would hold the interpreter while the browser fetches the new panes (about 40 ms).
+        timer = threading.Timer(LINT_DELAY_SECONDS, self._lint, (issue, new.content))
+        timer.daemon = True
+        timer.start()
+        return new
+
+    def _lint(self, issue, content: int) -> None:
+        """The warnings of the build with this content, unless a newer one replaced it."""
+        if self.build.content != content or self.stopping.is_set():
+            return
         try:
             from ..editorial.lint import lint_issue
             warnings = "\n".join(p.format() for p in lint_issue(self.project, issue).problems)
         except Exception as exc:  # noqa: BLE001 - lint trouble must not stop the preview
             warnings = f"lint failed: {type(exc).__name__}: {exc}"
-        if warnings != new.warnings:
-            new = replace(new, version=new.version + 1, warnings=warnings)
-            self._publish(new)
-        return new
+        with self.changed:
+            current = self.build
+            if current.content == content and warnings != current.warnings:
+                self.build = replace(current, version=current.version + 1, warnings=warnings)
+                self.changed.notify_all()
 
     def wait_for_change(self, version: int, timeout: float) -> Build:
         with self.changed:
