@@ -126,7 +126,12 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="few runs, small sizes (CI)")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--web", action="store_true",
+                        help="only the preview latency and idle figures (benchmarks/web.py)")
     args = parser.parse_args()
+    if args.web:
+        import web
+        return web.main()
     runs = args.runs or (2 if args.smoke else 10)
     sizes = (40, 400) if args.smoke else (40, 400, 4000)
     archive_issues = 20 if args.smoke else 500

@@ -19,7 +19,8 @@ from wcwidth import wcswidth
 from conftest import BRIEF, CONFIG, ISSUE, ProjectFactory, make_project
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-ARCHIVE_LINE = "archived {n} -> out/index.html, out/feed.xml, out/archive.txt\n"
+ARCHIVE_FILES = "out/index.html, out/feed.xml, out/feed.json, out/archive.txt, out/pagefind/"
+ARCHIVE_LINE = "archived {n} -> " + ARCHIVE_FILES + "\n"
 
 
 def add_issue(project: ProjectFactory, issue_id: str, date: str, title: str,
@@ -49,7 +50,7 @@ def out(project: ProjectFactory, name: str) -> str:
 
 def archive_bytes(project: ProjectFactory) -> dict[str, bytes]:
     return {n: (project.root / "out" / n).read_bytes()
-            for n in ("index.html", "feed.xml", "archive.txt")}
+            for n in ("index.html", "feed.xml", "feed.json", "archive.txt")}
 
 
 # --- issue.json -------------------------------------------------------------------------------
@@ -108,20 +109,26 @@ def test_index_lists_issues_newest_first(two) -> None:
             in page)
     assert ('<time datetime="2026-02-13">Friday 13 February 2026</time> · 2026-W07 · 2 items'
             in page)
-    assert "Industry&nbsp;(1) · Ethics&nbsp;(1)" in page
+    assert ('<h3>Industry&nbsp;<span class="muted">(1)</span></h3>\n<ul>\n'
+            '<li>First headline</li>\n</ul>\n'
+            '<h3>Ethics&nbsp;<span class="muted">(1)</span></h3>\n<ul>\n'
+            '<li>Second headline</li>\n</ul>') in page
     hrefs = re.findall(r'href="([^"]+)"', page)
     for issue in ("2026-W07", "2026-W09"):
-        for name in ("email.html", "digest.txt", "message.eml"):
+        for name in ("", "digest.txt", "message.eml"):
             assert f"{issue}/{name}" in hrefs
-    for href in hrefs:  # every link resolves inside out/
-        assert (two.root / "out" / href).is_file(), href
+    for href in hrefs:  # every link resolves inside out/ (a folder serves its index.html)
+        if href == "https://example.org/archive/":  # the canonical URL
+            continue
+        target = two.root / "out" / href
+        assert target.is_file() or (target / "index.html").is_file(), href
 
 
 def test_index_escapes_brief_text_and_can_be_overridden(factory) -> None:
     project = factory(issue=ISSUE.replace("A test issue", '"<script>alert(1)</script> & co"'))
     assert project.cli("build").code == 0
     page = out(project, "index.html")
-    assert "<script>" not in page
+    assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
     project.write("templates/index.html.j2",
                   "{% for i in issues %}{{ i.id }}={{ i.title }};{% endfor %}\n")
@@ -147,7 +154,7 @@ def test_index_reads_on_a_phone_in_chromium(factory, tmp_path: Path) -> None:
     shutil.copytree(project.root / "out", site / "out")
     # The probe frames the index at phone width (same origin, so it can measure the layout)
     (site / "probe.html").write_text("""<!DOCTYPE html><html><body>
-<iframe id="f" src="out/index.html" style="width:375px;height:700px;border:0"></iframe>
+<iframe id="f" src="out/index.html" style="width:375px;height:4000px;border:0"></iframe>
 <script>
 document.getElementById("f").onload = function () {
   var d = this.contentDocument, w = this.contentWindow, root = d.documentElement;
@@ -205,12 +212,12 @@ def test_feed_is_valid_atom(two) -> None:
     assert first.updated == "2026-02-13T00:00:00Z"
     assert first.summary == "Short preview text"
     assert {(link.type, link.href) for link in first.links} == {
-        ("text/html", "https://example.org/archive/2026-W07/email.html"),
+        ("text/html", "https://example.org/archive/2026-W07/"),
         ("text/plain", "https://example.org/archive/2026-W07/digest.txt")}
     assert first.content[0].type == "text/html"
     assert [t.term for t in first.tags] == ["industry", "ethics"]
 
-    # RFC 4287's required elements, and the email HTML carried whole as escaped content
+    # RFC 4287's required elements, and the issue's content as escaped HTML
     root = ET.parse(two.root / "out/feed.xml").getroot()
     assert root.tag == f"{ATOM}feed"
     for tag in ("id", "title", "updated", "author"):
@@ -221,7 +228,13 @@ def test_feed_is_valid_atom(two) -> None:
             assert entry.find(f"{ATOM}{tag}") is not None, tag
     content = entries[1].find(f"{ATOM}content")
     assert content.get("type") == "html"
-    assert content.text == out(two, "2026-W07/email.html")
+    # the issue's content only: no email chrome (title, preheader filler, unsubscribe footer)
+    assert content.text.startswith("<p>The editor&#39;s note with a <a href=\"https://example.org/"
+                                   "intro\">link</a>.</p>\n<section id=\"industry\">\n"
+                                   "<h2>Industry</h2>\n<article>\n<h3>First headline</h3>\n")
+    for chrome in ("<title>", "\u034f", "&#847;", "Unsubscribe", "You are receiving",
+                   "1 Test Street", "Short preview text"):
+        assert chrome not in content.text, chrome
 
 
 def test_feed_ids_are_stable_and_work_without_archive_url(factory) -> None:
@@ -231,7 +244,7 @@ def test_feed_ids_are_stable_and_work_without_archive_url(factory) -> None:
     assert parsed.bozo is False, parsed.get("bozo_exception")
     (entry,) = parsed.entries
     assert re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", entry.id)
-    assert entry.link == "2026-W07/email.html"  # relative to the feed, which lives in out/
+    assert entry.link == "2026-W07/"  # relative to the feed, which lives in out/
     add_issue(project, "2026-W09", "2026-02-27", "The later issue")
     assert project.cli("build", "--all").code == 0
     parsed = feedparser.parse(str(project.root / "out/feed.xml"))
@@ -306,7 +319,7 @@ def test_archive_names_issues_not_built_yet(project) -> None:
     add_issue(project, "2026-W09", "2026-02-27", "The later issue")
     result = project.cli("archive")
     assert result.code == 0
-    assert result.out == ("archived 1 issue -> out/index.html, out/feed.xml, out/archive.txt "
+    assert result.out == (f"archived 1 issue -> {ARCHIVE_FILES} "
                           "(not built yet, so not listed: 2026-W09)\n")
 
 
@@ -404,10 +417,10 @@ def test_build_all_skips_sent_issues(two) -> None:
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert [line.split(" (")[0] for line in lines[:2]] == ["built 2026-W09", "built 2026-W11"]
-    assert lines[2:] == [
+    assert lines[2:4] == [
         "skipped 2026-W07: sent, so its outputs are frozen (rebuild it with 'briefing build "
         "2026-W07 --force')",
-        "archived 3 issues -> out/index.html, out/feed.xml, out/archive.txt"]
+        f"archived 3 issues -> {ARCHIVE_FILES}"]
     assert (two.root / "out/2026-W07/digest.txt").read_bytes() == frozen
     assert "A draft issue" in out(two, "index.html")
     assert "A test issue" in out(two, "index.html")  # a frozen issue stays in the archive

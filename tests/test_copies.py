@@ -13,6 +13,7 @@ import email.utils
 import hashlib
 import hmac
 import re
+import sqlite3
 
 from conftest import CONFIG, ISSUE, make_project
 from smtp_server import Server
@@ -243,3 +244,44 @@ def test_issue_dates_and_readers_in_message_ids(factory) -> None:
     ids = [email.message_from_bytes(m.data, policy=email.policy.default)["Message-ID"]
            for m in server.received]
     assert ids[0] == ids[1] != ids[2]
+
+
+def test_a_draft_is_sent_only_to_test_addresses(factory) -> None:
+    project = factory(config=LIST, issue=ISSUE + "draft: true\n")
+    assert project.cli("build").code == 0
+    assert (project.root / ".briefing/drafts/2026-W07/message.eml").is_file()
+    assert not (project.root / OUT).exists()
+    with Server() as server:
+        refused = sent_to(project, server)
+        assert (refused.code, refused.err) == (1, (
+            "briefs/2026-W07/issue.yaml: error: issue 2026-W07 is a draft: a draft is never "
+            "sent to the list (test it with --to you@example.org; to publish it, remove "
+            "'draft: true' and run 'briefing build 2026-W07')\n"))
+        test = sent_to(project, server, "--to", "one@example.org")  # even a reader: a test
+        assert test.code == 0, test.err
+        assert ("message:    .briefing/drafts/2026-W07/message.eml"
+                in test.out), test.out
+        assert test.out.splitlines()[-1] == "sent 2026-W07 to 1 of 1 recipient"
+    assert [m.rcpt_tos for m in server.received] == [["one@example.org"]]
+    db = sqlite3.connect(project.root / ".briefing" / "state.sqlite3")
+    assert db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+    db.close()
+
+
+def test_placeholders_left_stop_a_send_to_the_list(factory) -> None:
+    from conftest import BRIEF
+    brief = BRIEF.replace("First headline", "TODO a headline")
+    project = factory(config=LIST, briefs={"industry.yaml": brief})
+    assert project.cli("build").code == 0
+    with Server() as server:
+        refused = sent_to(project, server)
+        assert refused.code == 1
+        assert refused.err.splitlines() == [
+            "briefs/2026-W07/industry.yaml:2:15: error: placeholder 'TODO' left in the "
+            "headline [placeholder]",
+            "briefs/2026-W07: error: placeholders are left in the issue: it is not sent to the "
+            "list (replace them, rebuild, then send)",
+            "2 errors in 2 files"]
+        assert server.received == []
+        test = sent_to(project, server, "--to", "me@example.net")
+        assert test.code == 0, test.err

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from conftest import run_cli
 
-INIT_FILES = ["README.md", "briefing.yaml", "briefs/{week}/ideas.yaml", "briefs/{week}/issue.yaml",
-              "briefs/{week}/news.yaml", "schema/brief.schema.json", "schema/config.schema.json",
-              "schema/issue.schema.json"]
+INIT_FILES = [".gitignore", "README.md", "briefing.yaml", "briefs/{week}/ideas.yaml",
+              "briefs/{week}/issue.yaml", "briefs/{week}/news.yaml", "schema/brief.schema.json",
+              "schema/config.schema.json", "schema/issue.schema.json"]
 
 
 def this_week() -> set[str]:
@@ -99,8 +99,17 @@ def test_init_with_unicode_name(tmp_path: Path) -> None:
 def test_new_brief_from_the_template(project) -> None:
     result = project.cli("new", "ethics", "--issue", "2026-W08")
     assert result.code == 0, result
-    assert result.out == ("created briefs/2026-W08/ethics.yaml (theme ethics); replace its TODOs, "
-                          "then run 'briefing check 2026-W08'\n")
+    assert result.out == (
+        "created briefs/2026-W08/issue.yaml (draft: true: builds go to .briefing/drafts/"
+        "2026-W08/ until you remove that line)\n"
+        "created briefs/2026-W08/ethics.yaml (theme ethics); replace its TODOs, "
+        "then run 'briefing check 2026-W08'\n")
+    assert "\ndraft: true\n" in (project.root / "briefs/2026-W08/issue.yaml").read_text()
+    # a second brief in the same issue leaves its issue.yaml alone
+    again = project.cli("new", "industry", "--issue", "2026-W08")
+    assert again.out == ("created briefs/2026-W08/industry.yaml (theme industry); replace its "
+                         "TODOs, then run 'briefing check 2026-W08'\n")
+    (project.root / "briefs/2026-W08/industry.yaml").unlink()
     text = (project.root / "briefs/2026-W08/ethics.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=../../schema/brief.schema.json\n"
                            "# Ethics for issue 2026-W08.")

@@ -138,16 +138,17 @@ def test_a_broken_brief_shows_its_errors_in_the_page(factory, preview_of) -> Non
                 "an item\nbriefs/2026-W07/industry.yaml:2:5: error: missing required key "
                 "'summary' in an item\n2 errors in 1 file")
     escaped = expected.replace("'", "&#x27;")
-    assert f'<pre id="errors">{escaped}</pre>' in page
-    assert preview.state() == {"version": 1, "ok": False, "issue": None, "title": "",
-                               "errors": expected}
+    assert f'<pre id="errors" class="box">{escaped}</pre>' in page
+    assert preview.state() == {"version": 1, "ok": False, "issue": "2026-W07", "title": "",
+                               "errors": expected, "content": 0, "warnings": "",
+                               "issues": ["2026-W07"], "draft": False}
     # Fixing it turns the page green without restarting the server.
     project.write("briefs/2026-W07/industry.yaml", BRIEF)
     state = wait_until(lambda: (s := preview.state())["ok"] and s, "the fixed build")
     assert state["issue"] == "2026-W07" and state["title"] == "A test issue"
     assert "First headline" in preview.get("/email.html")
     assert "First headline" in preview.get("/digest.txt")
-    assert '<pre id="errors" hidden>' in preview.get("/")
+    assert '<pre id="errors" class="box" hidden>' in preview.get("/")
     code, out, err = preview.interrupt()
     assert (code, out.splitlines()[-1]) == (0, "preview stopped")
     assert "Traceback" not in err
@@ -185,3 +186,122 @@ def test_port_in_use(project) -> None:
     assert result.code == 1
     assert result.err == (f"preview: error: cannot listen on 127.0.0.1:{port}: Address already "
                           "in use (choose another port with --port, or --port 0 for a free one)\n")
+
+
+def post(preview: Preview, path: str, body: str, headers: dict) -> tuple[int, str]:
+    request = urllib.request.Request(preview.url + path.lstrip("/"), data=body.encode(),
+                                     headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_warnings_beside_errors_and_the_issue_stays_put(factory, preview_of) -> None:
+    project = factory(briefs={"industry.yaml": BRIEF.replace("https://example.org/a",
+                                                             "http://example.org/a")})
+    preview = preview_of(project)
+    state = wait_until(lambda: (s := preview.state())["warnings"] and s, "the lint warnings")
+    assert state["ok"] is True
+    assert ("briefs/2026-W07/industry.yaml:8:14: warning: http:// link (use https:// if the "
+            "site supports it) [insecure-url]") in state["warnings"].splitlines()
+    assert '<pre id="warnings" class="box">' in preview.get("/")
+    # A newer issue appears while the editor works: the page stays on 2026-W07 and lists both.
+    project.write("briefs/2026-W09/issue.yaml", "title: Later\ndate: 2026-02-27\n")
+    project.write("briefs/2026-W09/industry.yaml", BRIEF.replace("First headline", "Later one"))
+    state = wait_until(lambda: (s := preview.state())["issues"] == ["2026-W07", "2026-W09"]
+                       and s, "the new issue in the list")
+    assert state["issue"] == "2026-W07"
+    assert "First headline" in preview.get("/email.html")
+    # The list in the page picks another one (a POST with the page's own header).
+    assert post(preview, "/select", "2026-W09", {})[0] == 404
+    status, body = post(preview, "/select", "2026-W09", {"X-Briefing": "select"})
+    assert status == 200 and json.loads(body)["issue"] == "2026-W09"
+    assert "Later one" in preview.get("/email.html")
+    assert post(preview, "/select", "../x", {"X-Briefing": "select"})[0] == 400
+    assert '<option value="2026-W09" selected>2026-W09</option>' in preview.get("/")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (installed by .ci/run)")
+def test_three_panes_side_by_side_from_1200_px(project, preview_of, chromium) -> None:
+    preview = preview_of(project)
+    boxes = ("[...document.querySelectorAll('iframe')].map((f) => {"
+             " const r = f.getBoundingClientRect(); return [r.left, r.right, r.top]; })")
+    chromium.viewport(1200, 900)
+    chromium.open(preview.url)
+    wait_until(lambda: "First headline" in chromium.evaluate(frame_text("desktop")), "the email")
+    (dl, dr, dt), (ml, mr, mt), (gl, gr, gt) = chromium.evaluate(boxes)
+    assert dt == mt == gt  # one row
+    assert dr <= ml and mr <= gl and gr <= 1200  # side by side, nothing off the page
+    assert chromium.evaluate("document.getElementById('mobile').contentWindow.innerWidth") == 375
+    assert chromium.evaluate("document.documentElement.scrollWidth") <= 1200
+    chromium.viewport(1000, 900)
+    chromium.open(preview.url)
+    tops = {top for _, _, top in chromium.evaluate(boxes)}
+    assert len(tops) > 1  # narrower: the panes wrap
+
+
+def test_idle_connections_are_capped_and_closed(project, preview_of) -> None:
+    from briefing.editorial.preview import IDLE_SECONDS, MAX_CONNECTIONS
+    preview = preview_of(project)
+    port = int(preview.url.rsplit(":", 1)[1].strip("/"))
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=30)
+            for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.5)  # every idle connection has its handler by now
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+            extra.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert extra.recv(100).startswith(b"HTTP/1.1 503 ")
+        # The idle ones are closed by the server after IDLE_SECONDS; then it answers again.
+        for connection in idle:
+            assert connection.recv(10) == b""
+        assert preview.state()["ok"] is True
+    finally:
+        for connection in idle:
+            connection.close()
+    assert IDLE_SECONDS <= 10
+
+
+def test_at_the_file_descriptor_limit_it_keeps_answering(project) -> None:
+    """RLIMIT_NOFILE set low on the child: connections beyond it fail, the watcher and the
+    server do not; once they close, it answers and still follows edits."""
+    import resource
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "briefing", "preview", "--port", "0"],
+                               cwd=project.root, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, preexec_fn=low_limit)
+    try:
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready
+        url = process.stdout.readline().split()[2]
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        flood = []
+        for _ in range(60):  # more than the child can hold
+            try:
+                flood.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            except OSError:
+                break
+        time.sleep(1)
+        for connection in flood:
+            connection.close()
+        project.write("briefs/2026-W07/industry.yaml",
+                      BRIEF.replace("First headline", "Written at the limit"))
+
+        def answered() -> bool:
+            try:
+                with urllib.request.urlopen(url + "email.html", timeout=5) as response:
+                    return "Written at the limit" in response.read().decode()
+            except OSError:
+                return False
+        wait_until(answered, "the edit, once the connections closed", timeout=30)
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err

@@ -61,9 +61,10 @@ def build(issue: IssueArg = None,
               "--screenshots", help="Also open email.html in headless Chromium at 375 and "
                                     "600 px, light and dark, and save PNGs in "
                                     "out/<ISSUE>/preview/.")] = False) -> None:
-    """Validate an issue and write out/<ISSUE>/: email.html, digest.txt, message.eml, issue.json.
+    """Validate an issue and write out/<ISSUE>/: email.html, digest.txt, message.eml, issue.json
+    and its web page index.html (a draft: into .briefing/drafts/<ISSUE>/, never out/).
 
-    Then refresh the archive: out/index.html, out/feed.xml, out/archive.txt."""
+    Then refresh the web edition: out/index.html, feeds, archive.txt, search index."""
     from .pipeline import build as run_build
     from .pipeline import build_all
 
@@ -75,29 +76,45 @@ def build(issue: IssueArg = None,
         for result in everything.built:
             _report_build(result)
             if screenshots:
-                _screenshots(project, result.issue.id)
+                _screenshots(project, result)
         for issue_id in everything.frozen:
             typer.echo(f"skipped {issue_id}: sent, so its outputs are frozen (rebuild it with "
                        f"'briefing build {issue_id} --force')")
+        for name, reason in everything.skipped:
+            typer.echo(f"skipped briefs/{name}/: {reason}")
         _report_archive(everything.archive)
+        _report_warnings(everything.built)
         return
     result = run_build(project, issue, force=force)
     _report_build(result)
     if screenshots:
-        _screenshots(project, result.issue.id)
+        _screenshots(project, result)
     for warning in result.archive.warnings if result.archive else ():
         typer.echo(warning.format(), err=True)
+    _report_warnings([result])
 
 
-def _screenshots(project: Project, issue_id: str) -> None:
+def _report_warnings(results: list[BuildResult]) -> None:
+    """The last line when lint found anything: build does not list warnings, check does."""
+    from .errors import count
+    for result in results:
+        if result.warnings:
+            typer.echo(f"{count(result.warnings, 'warning')}: run 'briefing check "
+                       f"{result.issue.id}'")
+
+
+def _screenshots(project: Project, result: BuildResult) -> None:
     """Preview PNGs of a built email, and a warning for anything a reader would see go wrong."""
     from .editorial.browser import write_previews
+    from .publish.issues import output_root
 
-    paths, warnings = write_previews(project.out, issue_id)
+    issue_id = result.issue.id
+    root, shown = output_root(project, result.issue.draft)
+    paths, warnings = write_previews(root, issue_id, shown)
     for warning in warnings:
         typer.echo(warning.format(), err=True)
     typer.echo(f"preview {issue_id}: {', '.join(p.name for p in paths)} -> "
-               f"out/{issue_id}/preview/")
+               f"{shown}/{issue_id}/preview/")
 
 
 def _report_build(result: BuildResult) -> None:
@@ -109,7 +126,8 @@ def _report_build(result: BuildResult) -> None:
     typer.echo(f"built {result.issue.id} ({result.issue.date}): {len(result.issue.items)} items "
                f"({counts}); email.html {size_text(html)}, digest.txt "
                f"{size_text(result.sizes['digest.txt'])}, message.eml "
-               f"{size_text(result.sizes['message.eml'])} -> out/{result.issue.id}/")
+               f"{size_text(result.sizes['message.eml'])} -> {result.folder}"
+               + (" (a draft: not published)" if result.issue.draft else ""))
     warning = size_warning(result.issue.id, html)
     if warning:
         typer.echo(warning.format(), err=True)
@@ -155,9 +173,12 @@ def _report_archive(result: ArchiveResult | None) -> None:
     for warning in result.warnings:
         typer.echo(warning.format(), err=True)
     files = ", ".join(f"out/{name}" for name in ARCHIVE_FILES)
-    line = f"archived {count(len(result.entries), 'issue')} -> {files}"
-    if result.unbuilt:
-        line += f" (not built yet, so not listed: {', '.join(result.unbuilt)})"
+    line = f"archived {count(len(result.entries), 'issue')} -> {files}, out/pagefind/"
+    unbuilt = [i for i in result.unbuilt if i not in result.drafts]
+    if unbuilt:
+        line += f" (not built yet, so not listed: {', '.join(unbuilt)})"
+    if result.drafts:
+        line += f" (drafts, never listed: {', '.join(result.drafts)})"
     typer.echo(line)
 
 
@@ -169,7 +190,8 @@ app.add_typer(archive_app, name="archive")
 
 @archive_app.callback(invoke_without_command=True)
 def archive(ctx: typer.Context) -> None:
-    """Rebuild out/index.html, out/feed.xml and out/archive.txt from every out/<ISSUE>/issue.json.
+    """Rebuild the web edition from every out/<ISSUE>/issue.json: out/index.html, each issue's
+    page, feed.xml, feed.json, archive.txt and the search index (out/pagefind/).
 
     Issues are not re-rendered: the archive lists what was built (and sent)."""
     if ctx.invoked_subcommand is not None:
@@ -192,7 +214,7 @@ def archive_search(terms: Annotated[list[str], typer.Argument(
     for warning in result.warnings:
         typer.echo(warning.format(), err=True)
     for match in result.matches:
-        draft = "" if match.built else " (not built)"
+        draft = " (draft)" if match.draft else "" if match.built else " (not built)"
         typer.echo(f"{match.issue} ({match.date}){draft} · {match.theme} · {match.headline}")
         for source in match.sources:
             typer.echo(f"  [{source['number']}] {source['title']} ({source['publisher']}) "
@@ -216,8 +238,10 @@ def init(directory: Annotated[Path, typer.Argument(
     from .editorial.scaffold import init_project
 
     created = init_project(directory, name)
-    typer.echo(f"created {directory}/: {', '.join(created.files[:5])} and schema/ "
-               f"({len(created.files) - 5} files), templates/ (empty: the packaged ones apply)")
+    schemas = [f for f in created.files if f.startswith("schema/")]
+    others = [f for f in created.files if f not in schemas]
+    typer.echo(f"created {directory}/: {', '.join(others)} and schema/ "
+               f"({len(schemas)} files), templates/ (empty: the packaged ones apply)")
     typer.echo(f"next: cd {directory} && briefing check && briefing build {created.issue_id}")
 
 
@@ -233,6 +257,9 @@ def new(theme: Annotated[str, typer.Argument(help="Theme id from briefing.yaml."
     from .editorial.scaffold import new_brief
 
     made = new_brief(_project(), theme, issue, name)
+    if made.draft:
+        typer.echo(f"created {made.draft} (draft: true: builds go to .briefing/drafts/"
+                   f"{made.issue_id}/ until you remove that line)")
     typer.echo(f"created {made.shown} (theme {made.theme}); replace its TODOs, then run "
                f"'briefing check {made.issue_id}'")
 

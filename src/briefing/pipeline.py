@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +18,14 @@ if TYPE_CHECKING:  # only for annotations: the archive is imported when it is us
     from .publish.archive import ArchiveResult
 
 
-
 @dataclass(frozen=True)
 class BuildResult:
     issue: Issue
     paths: list[Path]
     sizes: dict[str, int]
-    archive: ArchiveResult | None = None  # the refreshed index, feed and archive.txt
+    archive: ArchiveResult | None = None  # the refreshed site (None for a draft)
+    folder: str = ""  # where the files went, as messages name it: out/2026-W07/
+    warnings: int = 0  # lint warnings (`briefing check` lists them)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class BuildAllResult:
     built: list[BuildResult]
     frozen: list[str]  # sent issues left alone
     archive: ArchiveResult | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # folders that are no issue
 
 
 def frozen_by(project: Project, issue_id: str, state: str) -> str | None:
@@ -64,8 +66,49 @@ def build(project: Project, issue_id: str | None = None, force: bool = False) ->
         return _build(project, issue_id, force)
 
 
+def _check_draft(project: Project, issue: Issue) -> None:
+    """A draft is never written to out/; one that is already published there stays as it is
+    until the editor removes it (build will not unpublish, and a sent issue cannot be)."""
+    if issue.draft and (project.out / issue.id).exists():
+        raise BriefingError(Problem(
+            f"briefs/{issue.id}/issue.yaml", 0, 0,
+            f"issue {issue.id} says 'draft: true' but is published in out/{issue.id}/",
+            f"remove the draft line to rebuild it there, or remove out/{issue.id}/ and run "
+            "'briefing archive' to unpublish it"))
+
+
+def _draft_files(rendered: Rendered) -> dict[str, bytes]:
+    """A draft's files, with its web page (no neighbours: it is in no archive)."""
+    from .render.json import issue_data
+    from .render.web import render_page
+    issue = rendered.issue
+    page = render_page(issue_data(issue), None, None, None, draft=True)
+    return {f"{issue.id}/{name}": data for name, data in
+            {**rendered.files, "index.html": page.encode("utf-8")}.items()}
+
+
+def _lint_count(project: Project, issue: Issue) -> int:
+    """How many warnings `briefing check` shows, so an editor who only builds hears of them."""
+    from .editorial.lint import lint_issue
+    return sum(1 for p in lint_issue(project, issue).problems if p.severity == "warning")
+
+
+def _remove_stale_draft(project: Project, issue_id: str) -> None:
+    """Once an issue is published, its private draft build is out of date: remove it."""
+    import shutil
+
+    from .publish.issues import issue_folder
+    folder = issue_folder(project, issue_id, draft=True)
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
+    from .publish.issues import issue_folder_shown, output_root
+    from .publish.write import private_folder, write_files
+
     issue = load_issue(project, issue_id)
+    _check_draft(project, issue)
     where = frozen_by(project, issue.id, issue.config.state)
     if where and not force:
         raise BriefingError(Problem(
@@ -73,12 +116,26 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
             f"issue {issue.id} has been sent, so its outputs are frozen",
             f"rebuild anyway with 'briefing build {issue.id} --force'"))
     rendered = render_issue(project, issue)
-    from .publish.write import write_files
-    paths = write_files(project.out, {f"{issue.id}/{name}": data
-                                      for name, data in rendered.files.items()})
-    from .publish.archive import refresh
-    return BuildResult(issue, paths, {n: len(d) for n, d in rendered.files.items()},
-                       refresh(project))
+    sizes = {n: len(d) for n, d in rendered.files.items()}
+    folder = issue_folder_shown(issue.id, issue.draft) + "/"
+    if issue.draft:
+        root, shown = output_root(project, draft=True)
+        private_folder(root.parent)
+        paths = write_files(root, _draft_files(rendered), shown)
+        return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, issue))
+    from .publish.archive import finish, plan_site
+    from .publish.write import confined_path
+    from .render.json import issue_data
+    confined_path(project.out, f"{issue.id}/email.html")  # a linked folder: the write's message
+    fresh = {issue.id: (issue_data(issue), set(rendered.files))}
+    site = plan_site(project, strict=False, fresh=fresh, around=issue.id)
+    # One set: the issue's files and the site around them are written together or not at all.
+    files = {f"{issue.id}/{name}": data for name, data in rendered.files.items()}
+    paths = write_files(project.out, {**files, **site.files})
+    _remove_stale_draft(project, issue.id)
+    issue_paths = [p for p in paths if p.parent.name == issue.id]
+    archive = finish(project, site, [p for p in paths if p not in issue_paths])
+    return BuildResult(issue, issue_paths, sizes, archive, folder, _lint_count(project, issue))
 
 
 def build_all(project: Project, force: bool = False) -> BuildAllResult:
@@ -90,19 +147,25 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     """Rebuild every issue under briefs/ that has not been sent (with `force`, those too).
 
     Every issue is validated and rendered in memory first, collecting the problems of all of
-    them; only when none has any is anything written, in one write_files call, then the
-    archive is refreshed once. So an invalid issue never leaves half the set rebuilt.
+    them; only when none has any is anything written: the drafts into .briefing/drafts/, then
+    the published issues and the whole site in one write_files call, then the search index.
+    So an invalid issue never leaves half the set rebuilt. Lint is not run here: its
+    earlier-citation rule reads every earlier issue, which over all issues is quadratic (500
+    issues: minutes); `briefing check ISSUE` and `briefing build ISSUE` report warnings.
     """
     from .content.model import Config
-    from .content.validate import issue_ids, load_config
-    from .publish.write import write_files
+    from .content.validate import issue_ids, load_config, skipped_folders
+    from .publish.issues import built_issues, issue_folder_shown, output_root
+    from .publish.write import private_folder, write_files
 
     ids = issue_ids(project)
+    skipped = skipped_folders(project)
     config = load_config(project, Problems())  # a broken one is reported by each issue below
     state = config.state if config is not None else Config.state
     if not ids:
-        raise BriefingError(Problem("briefs", 0, 0, "no issues yet; create "
-                                    "briefs/<ISSUE>/ with 'briefing new THEME'"))
+        raise BriefingError([Problem(f"briefs/{name}", 0, 0, f"not built: {reason}")
+                             for name, reason in skipped] + [Problem(
+            "briefs", 0, 0, "no issues yet; create briefs/<ISSUE>/ with 'briefing new THEME'")])
     frozen: list[str] = []
     rendered: list[Rendered] = []
     problems: list[Problem] = []
@@ -111,16 +174,40 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
             frozen.append(issue_id)
             continue
         try:
-            rendered.append(render_issue(project, load_issue(project, issue_id)))
+            issue = load_issue(project, issue_id)
+            _check_draft(project, issue)
+            rendered.append(render_issue(project, issue))
         except BriefingError as exc:
             problems.extend(exc.problems)
     if problems:  # a broken briefing.yaml is reported by every issue: say it once
         raise BriefingError(list(dict.fromkeys(problems)))
-    files = {f"{r.issue.id}/{name}": data for r in rendered for name, data in r.files.items()}
-    paths = write_files(project.out, files) if files else []
-    built = [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
-                         {n: len(d) for n, d in r.files.items()}) for r in rendered]
-    from .publish.archive import refresh
-    from .publish.issues import built_issues
-    archive = refresh(project) if built_issues(project)[0] else None  # all frozen, none built
-    return BuildAllResult(built, frozen, archive)
+    drafts = [r for r in rendered if r.issue.draft]
+    public = [r for r in rendered if not r.issue.draft]
+    built: list[BuildResult] = []
+    if drafts:
+        root, shown = output_root(project, draft=True)
+        private_folder(root.parent)
+        files = {k: v for r in drafts for k, v in _draft_files(r).items()}
+        paths = write_files(root, files, shown)
+        built += [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
+                              {n: len(d) for n, d in r.files.items()}, None,
+                              issue_folder_shown(r.issue.id, True) + "/",
+                              ) for r in drafts]
+    archive = None
+    if public or built_issues(project)[0]:  # else: all drafts or frozen, nothing in out/
+        from .publish.archive import finish, plan_site
+        from .render.json import issue_data
+        fresh = {r.issue.id: (issue_data(r.issue), set(r.files)) for r in public}
+        site = plan_site(project, strict=False, fresh=fresh)
+        files = {f"{r.issue.id}/{name}": data for r in public for name, data in r.files.items()}
+        paths = write_files(project.out, {**files, **site.files})
+        for r in public:
+            _remove_stale_draft(project, r.issue.id)
+        ours = {f"{r.issue.id}/{name}" for r in public for name in r.files}
+        issue_paths = [p for p in paths if p.relative_to(project.out).as_posix() in ours]
+        built += [BuildResult(r.issue, [p for p in issue_paths if p.parent.name == r.issue.id],
+                              {n: len(d) for n, d in r.files.items()}, None,
+                              issue_folder_shown(r.issue.id, False) + "/") for r in public]
+        archive = finish(project, site, [p for p in paths if p not in issue_paths])
+    built.sort(key=lambda b: b.issue.id)
+    return BuildAllResult(built, frozen, archive, skipped)

@@ -116,6 +116,7 @@ class Config:
     bounce_address: Mailbox | None = None  # the envelope sender (Return-Path); else sender
     unsubscribe: Unsubscribe = field(default_factory=lambda: Unsubscribe(""))
     archive_url: str = ""
+    feed_limit: int = 20  # issues in feed.xml and feed.json, newest first
     subject: str = "{name}: {title}"
     brand: Brand = field(default_factory=Brand)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -246,6 +247,7 @@ class Issue:
     preheader: str = ""
     intro: tuple[Span, ...] = ()
     intro_source: str = ""
+    draft: bool = False  # issue.yaml `draft: true`: built privately, never published or listed
 
     @property
     def items(self) -> tuple[Item, ...]:

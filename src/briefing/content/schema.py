@@ -18,7 +18,7 @@ from .model import (
     Theme,
     Unsubscribe,
 )
-from .spec import Custom, Date, Key, List, Number, Object, Text
+from .spec import Custom, Date, Flag, Key, List, Number, Object, Text
 
 MAX_URL = 2000
 
@@ -278,6 +278,8 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                                    "bounces go; default: the sender")),
     "unsubscribe": Key(UNSUBSCRIBE, True),
     "archive_url": Key(_url("Web archive of past issues")),
+    "feed_limit": Key(Number(description="How many of the newest issues feed.xml and feed.json "
+                                         "carry (default 20)", minimum=1, maximum=10000)),
     "address": Key(_line("Postal address for the footer"), True),
     "subject": Key(_line("Subject template; {name}, {title}, {issue}, {date}", header=True)),
     "themes": Key(List(of=THEME, min_items=1), True),
@@ -296,6 +298,9 @@ ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of
     "preheader": Key(_line("Inbox preview text"), False, ""),
     "intro": Key(Text(description="The editor's note; inline Markdown allowed", multiline=True,
                       max_length=5000), False, ""),
+    "draft": Key(Flag(description="true: a draft, built into .briefing/drafts/ and never "
+                                  "published or sent to the list; remove the line to publish"),
+                 False, False),
 })
 
 SOURCE = Object(name="a source", model=Source, keys={

@@ -299,3 +299,25 @@ class Object(Spec):
         if self.description:
             schema["description"] = self.description
         return schema
+
+
+@dataclass
+class Flag(Spec):
+    """true or false, written exactly so: YAML 1.1's yes/no/on/off are refused as ambiguous."""
+
+    description: str = ""
+
+    def expect(self) -> str:
+        return "true or false"
+
+    def check(self, node: Node, problems: Problems, what: str = "value") -> Any:
+        if not isinstance(node, Scalar) or node.kind != "boolean":
+            return _wrong_type(problems, node, what, self)
+        word = node.text.strip()
+        if word not in ("true", "false"):
+            return _fail(problems, node, f"{what} '{word}' is ambiguous",
+                         "write true or false")
+        return word == "true"
+
+    def json_schema(self) -> dict:
+        return {"type": "boolean", "description": self.description}

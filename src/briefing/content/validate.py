@@ -21,6 +21,10 @@ CONFIG_FILE = "briefing.yaml"
 BRIEFS_DIR = "briefs"
 ISSUE_FILE = "issue.yaml"
 ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# What the web edition writes at the top of out/ next to the issue folders: an issue folder of
+# one of these names would take its place (out/index.html/ breaks every later build).
+RESERVED_IDS = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind",
+                          "robots.txt", "favicon.ico", "sitemap.xml"})
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
@@ -118,7 +122,33 @@ def issue_ids(project: Project) -> list[str]:
     if not project.briefs.is_dir():
         return []
     return sorted(p.name for p in project.briefs.iterdir()
-                  if p.is_dir() and ISSUE_ID.fullmatch(p.name))
+                  if p.is_dir() and id_problem(p.name) is None)
+
+
+def id_problem(name: str) -> str | None:
+    """Why a folder name cannot be an issue id, or None when it can."""
+    if name in RESERVED_IDS:
+        return (f"'{name}' is a file the web edition writes at the top of out/, so it cannot "
+                "be an issue id")
+    if not ISSUE_ID.fullmatch(name) or name in (".", ".."):
+        if len(name) > 64:
+            return f"the name is {len(name)} characters long; an issue id has at most 64"
+        if not name.isascii():
+            return ("the name has characters other than ASCII letters, digits, '.', '_' "
+                    "and '-'")
+        return ("not a valid issue id (letters, digits, '.', '_', '-'; it must not start "
+                "with '.' and has no '/')")
+    return None
+
+
+def skipped_folders(project: Project) -> list[tuple[str, str]]:
+    """Folders under briefs/ that are not issues, each with the reason (for `build --all`).
+    Hidden folders (.git, editor state) are left out of this list: nobody means them."""
+    if not project.briefs.is_dir():
+        return []
+    return sorted((p.name, reason) for p in project.briefs.iterdir()
+                  if p.is_dir() and not p.name.startswith(".")
+                  and (reason := id_problem(p.name)) is not None)
 
 
 def check_issue_id(project: Project, issue_id: str) -> None:
@@ -128,6 +158,10 @@ def check_issue_id(project: Project, issue_id: str) -> None:
             BRIEFS_DIR, 0, 0,
             f"'{issue_id}' is not a valid issue id (letters, digits, '.', '_', '-'; "
             "it must not start with '.' and has no '/')"))
+    if issue_id in RESERVED_IDS:
+        raise BriefingError(Problem(
+            f"{BRIEFS_DIR}/{issue_id}", 0, 0, f"'{issue_id}' is a file the web edition writes "
+            "at the top of out/, so it cannot be an issue id", "rename the folder"))
     folder = project.briefs / issue_id
     if not folder.is_dir():
         known = issue_ids(project)
@@ -164,6 +198,7 @@ class IssueMeta:
     preheader: str = ""
     intro: str = ""
     node: Map | None = None  # issue.yaml itself, for messages about its values
+    draft: bool = False
 
 
 def _issue_meta(project: Project, issue_id: str, problems: Problems) -> IssueMeta:
@@ -185,7 +220,7 @@ def _issue_meta(project: Project, issue_id: str, problems: Problems) -> IssueMet
                      "YYYY-MM-DD or YYYY-Www")
     return IssueMeta(title=values.get("title") or _default_title(issue_id, date), date=date,
                      preheader=values.get("preheader") or "", intro=values.get("intro") or "",
-                     node=node)
+                     node=node, draft=bool(values.get("draft")))
 
 
 def _default_title(issue_id: str, date: dt.date | None) -> str:
@@ -200,6 +235,11 @@ def _default_title(issue_id: str, date: dt.date | None) -> str:
 def issue_date(project: Project, issue_id: str) -> dt.date | None:
     """The date of an issue without validating its briefs (for picking the latest one)."""
     return _issue_meta(project, issue_id, Problems()).date
+
+
+def is_draft(project: Project, issue_id: str) -> bool:
+    """Whether issue.yaml says `draft: true`, without validating the briefs."""
+    return _issue_meta(project, issue_id, Problems()).draft
 
 
 def latest_issue(project: Project) -> str:
@@ -289,7 +329,7 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     references = number_references(intro, items)
     issue = Issue(id=issue_id, config=config, title=meta.title, date=meta.date,
                   sections=sections, references=references, preheader=meta.preheader,
-                  intro=intro, intro_source=meta.intro)
+                  intro=intro, intro_source=meta.intro, draft=meta.draft)
     _check_subject(issue)
     return issue
 

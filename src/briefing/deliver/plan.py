@@ -21,6 +21,7 @@ from ..content.model import Issue
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_issue
 from ..errors import BriefingError, Problem, count
+from ..publish.issues import issue_folder, issue_folder_shown
 from ..render.eml import list_label
 from ..render.issue import render_issue
 from ..subscribers.store import Store, Subscriber, address_key
@@ -96,7 +97,7 @@ class Plan:
 
     @property
     def message_path(self) -> str:
-        return f"out/{self.issue.id}/{MESSAGE}"
+        return f"{issue_folder_shown(self.issue.id, self.issue.draft)}/{MESSAGE}"
 
     def copy_for(self, address: str, when: dt.datetime | None = None) -> tuple[bytes, str]:
         """This reader's own copy and its Message-ID."""
@@ -270,6 +271,26 @@ def _chosen(to: tuple[str, ...], on_list: set[str],
     return chosen
 
 
+def _ready_for(project: Project, issue: Issue, options: SendOptions) -> None:
+    """A draft goes only to --to test addresses; an issue with placeholders left (TODO, TK,
+    FIXME) never goes to the list: a warning in `check` is an error here."""
+    if options.to:
+        return
+    if issue.draft:
+        raise BriefingError(Problem(
+            f"briefs/{issue.id}/issue.yaml", 0, 0,
+            f"issue {issue.id} is a draft: a draft is never sent to the list",
+            f"test it with --to you@example.org; to publish it, remove 'draft: true' and run "
+            f"'briefing build {issue.id}'"))
+    from ..editorial.lint import lint_issue
+    left = [dataclasses.replace(p, severity="error")
+            for p in lint_issue(project, issue).problems if p.rule == "placeholder"]
+    if left:
+        raise BriefingError(left + [Problem(
+            f"briefs/{issue.id}", 0, 0, "placeholders are left in the issue: it is not sent "
+                                       "to the list", "replace them, rebuild, then send")])
+
+
 def _transport(issue: Issue, options: SendOptions) -> Transport:
     if options.smtp and options.sendmail:
         raise BriefingError(Problem("--sendmail", 0, 0, "give --smtp or --sendmail, not both"))
@@ -293,8 +314,9 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions,
     For a real send (`for_real`), the project's send lock is taken before the ledger is read,
     so two sends started together can never both find a reader missing from it."""
     issue = load_issue(project, issue_id)
-    shown = f"out/{issue.id}/{MESSAGE}"
-    path = project.out / issue.id / MESSAGE
+    _ready_for(project, issue, options)
+    shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
+    path = issue_folder(project, issue.id, issue.draft) / MESSAGE
     if not path.is_file():
         raise BriefingError(Problem(shown, 0, 0, f"issue {issue.id} has not been built",
                                     f"run 'briefing build {issue.id}' first"))
@@ -331,10 +353,11 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions,
 
 def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, digest: str,
           transport: Transport, store: Store, lock: SendLock | None) -> Plan:
-    shown = f"out/{issue.id}/{MESSAGE}"
+    shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
-    on_list = {address_key(r.address) for r in everyone.readers}
+    # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
+    on_list = set() if issue.draft else {address_key(r.address) for r in everyone.readers}
     selected = _chosen(options.to, on_list, suppressed) if options.to else everyone.readers
     old = ledger.hashes() - {digest}
     delivered = ledger.accepted()

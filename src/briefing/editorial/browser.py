@@ -382,20 +382,22 @@ def preview_problems(captures: list[Capture], where: str) -> list[Problem]:
     return problems
 
 
-def write_previews(out_root: Path, issue_id: str) -> tuple[list[Path], list[Problem]]:
-    """Screenshot the built out/<ISSUE>/email.html in the four views into out/<ISSUE>/preview/."""
+def write_previews(out_root: Path, issue_id: str,
+                   shown: str = "out") -> tuple[list[Path], list[Problem]]:
+    """Screenshot the built <root>/<ISSUE>/email.html in the four views into <ISSUE>/preview/
+    (root: out/, or .briefing/drafts/ for a draft, named `shown` in messages)."""
     from ..publish.write import write_files
     email = out_root / issue_id / "email.html"
     try:
         html = email.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BriefingError(Problem(f"out/{issue_id}/email.html", 0, 0,
+        raise BriefingError(Problem(f"{shown}/{issue_id}/email.html", 0, 0,
                                     f"cannot read the built email: {exc.strerror}")) from None
     try:
         captures = capture(html)
     except (BrowserError, TimeoutError) as exc:
-        raise BriefingError(Problem(f"out/{issue_id}/preview", 0, 0,
+        raise BriefingError(Problem(f"{shown}/{issue_id}/preview", 0, 0,
                                     f"cannot take screenshots: {exc}")) from None
     paths = write_files(out_root, {f"{issue_id}/preview/{c.view.name}.png": c.png
-                                   for c in captures})
-    return paths, preview_problems(captures, f"out/{issue_id}/email.html")
+                                   for c in captures}, shown)
+    return paths, preview_problems(captures, f"{shown}/{issue_id}/email.html")

@@ -64,6 +64,18 @@ class NewBrief:
     shown: str
     theme: str
     issue_id: str
+    draft: str = ""  # the issue.yaml written with `draft: true` when the folder was new
+
+
+DRAFT_ISSUE_TEXT = """\
+# yaml-language-server: $schema=../../schema/issue.schema.json
+# A new issue starts as a draft: `briefing build` writes it into .briefing/drafts/{issue}/,
+# never into out/, and `briefing send` sends it only with --to. Remove the next line to publish.
+draft: true
+# title: The issue's title
+# preheader: The short line an inbox shows next to the subject.
+# intro: The editor's note.
+"""
 
 
 def new_brief(project: Project, theme_id: str, issue_id: str | None = None,
@@ -102,13 +114,19 @@ def new_brief(project: Project, theme_id: str, issue_id: str | None = None,
     if not _inside(project, folder):  # before mkdir: never create anything outside
         raise BriefingError(Problem(project.show(folder), 0, 0,
                                     "issue folder is a link that leads outside the project"))
+    new_folder = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         create_file(path, text.encode("utf-8"))
     except FileExistsError:  # appeared since the check above
         raise BriefingError(Problem(shown, 0, 0, "already exists; 'briefing new' never "
                                                  "overwrites a brief")) from None
-    return NewBrief(path, shown, theme_id, issue_id)
+    draft = ""
+    issue_file = folder / "issue.yaml"
+    if new_folder and not issue_file.exists():  # a new issue is a draft until the editor says
+        create_file(issue_file, DRAFT_ISSUE_TEXT.format(issue=issue_id).encode("utf-8"))
+        draft = project.show(issue_file)
+    return NewBrief(path, shown, theme_id, issue_id, draft)
 
 
 def _free_name_hint(folder: Path, theme_id: str, issue_id: str) -> str:
@@ -252,6 +270,12 @@ Every week:
 """
 
 
+GITIGNORE_TEXT = """\
+# Private state of briefing: drafts, caches, subscribers (never commit or publish it).
+.briefing/
+"""
+
+
 def _within(path: Path, root: Path) -> bool:
     """True when the path, links resolved as far as they exist, stays inside root."""
     try:
@@ -318,6 +342,7 @@ def init_project(root: Path, name: str = "My Briefing", today: dt.date | None = 
             create_file(path, data)
             created.append(path)
         (root / "templates").mkdir(exist_ok=True)
+        ignore = ensure_gitignore(root)
     except OSError as exc:
         for path in created:  # leave the folder as it was: all files or none
             path.unlink(missing_ok=True)
@@ -325,7 +350,26 @@ def init_project(root: Path, name: str = "My Briefing", today: dt.date | None = 
         reason = ("already exists; 'briefing init' never overwrites a file"
                   if isinstance(exc, FileExistsError) else f"cannot create: {exc.strerror}")
         raise BriefingError(Problem(os.fspath(where), 0, 0, reason)) from None
-    return Created(root, issue_id, list(files))
+    return Created(root, issue_id, list(files) + ([ignore] if ignore else []))
+
+
+def ensure_gitignore(root: Path) -> str:
+    """Keep .briefing/ (drafts, private state) out of git: create .gitignore with it, or add the
+    line to an existing one that lacks it (every other line is kept). Returns '.gitignore' when
+    it was written, '' when it already had the line."""
+    path = root / ".gitignore"
+    if path.is_symlink():
+        return ""  # never write through a link
+    if not path.exists():
+        create_file(path, GITIGNORE_TEXT.encode("utf-8"))
+        return ".gitignore"
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if any(line.strip() in (".briefing/", ".briefing", "/.briefing/", "/.briefing")
+           for line in text.splitlines()):
+        return ""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(("" if not text or text.endswith("\n") else "\n") + GITIGNORE_TEXT)
+    return ".gitignore"
 
 
 # -- briefing schema ---------------------------------------------------------------------------

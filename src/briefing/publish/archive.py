@@ -1,4 +1,5 @@
-"""The archive in out/: index.html, feed.xml and archive.txt rewritten from every built issue."""
+"""The web edition in out/: index.html, the issue pages, feed.xml, feed.json and archive.txt,
+rendered from every built issue (and written with the search index by refresh)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,32 @@ from pathlib import Path
 
 from ..content.validate import Project
 from ..errors import BriefingError, Problem
-from .feed import render_feed
+from .feed import DEFAULT_LIMIT, render_feed
 from .index import render_index
-from .issues import ARCHIVE_FILES, FEED, INDEX, TOC, Entry, load_entries, unbuilt_issues
+from .issues import (
+    ARCHIVE_FILES,
+    FEED,
+    FEED_JSON,
+    INDEX,
+    PAGE,
+    TOC,
+    Entry,
+    load_entries,
+    unbuilt_issues,
+)
+from .jsonfeed import render_json_feed
 from .toc import render_toc
 
-__all__ = ["ARCHIVE_FILES", "ArchiveResult", "refresh"]
+__all__ = ["ARCHIVE_FILES", "ArchiveResult", "Site", "plan_site", "refresh"]
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the archive writes at the top of out/ and into the issue folders, in memory."""
+
+    entries: list[Entry]
+    files: dict[str, bytes]
+    warnings: list[Problem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -21,25 +42,97 @@ class ArchiveResult:
     paths: list[Path]
     warnings: list[Problem] = field(default_factory=list)
     unbuilt: list[str] = field(default_factory=list)  # issues in briefs/ with no issue.json
+    drafts: list[str] = field(default_factory=list)  # of those, the ones marked draft: true
+    search: str = ""  # what the search index step did, for the summary line
 
 
-def refresh(project: Project) -> ArchiveResult:
-    """Rewrite out/index.html, feed.xml and archive.txt from the issue.json files in out/.
+def feed_limit(project: Project) -> int:
+    """briefing.yaml's feed_limit (the archive reads issue.json for everything else)."""
+    from ..content.validate import load_config
+    config = load_config(project)
+    return int(config.feed_limit) if config is not None else DEFAULT_LIMIT
 
-    Nothing is re-rendered or re-validated: issue.json is what was built. The three files are
-    written together through write_files, so a failure leaves the previous ones in place.
-    """
-    from .write import write_files
 
-    entries, warnings = load_entries(project)
+def _summary(entry: Entry) -> str:
+    return entry.preheader or ", ".join(f"{t.title} ({t.count})" for t in entry.themes)
+
+
+def damaged(entry: Entry, exc: ValueError) -> BriefingError:
+    return BriefingError(Problem(f"out/{entry.id}/issue.json", 0, 0, str(exc),
+                                 hint=f"rebuild it with 'briefing build {entry.id}'"))
+
+
+def plan_site(project: Project, strict: bool = True,
+              fresh: dict[str, tuple[dict, set[str]]] | None = None,
+              pages: set[str] | None = None, limit: int | None = None,
+              around: str | None = None) -> Site:
+    """Render the archive files, and the pages of the issues in `pages` (all when None) with
+    their previous/next links, from out/*/issue.json plus the `fresh` issues about to be
+    written. With `around`, the pages of that issue and of its two neighbours (whose previous
+    and next links it may change). Nothing is written here."""
+    from ..render.web import Neighbour, render_content, render_page
+
+    entries, warnings = load_entries(project, strict=strict, fresh=fresh)
     if not entries:
         raise BriefingError(Problem("out", 0, 0, "no built issues to archive",
                                     hint="build one with 'briefing build'"))
+    if around is not None:
+        at = next(i for i, e in enumerate(entries) if e.id == around)
+        pages = {e.id for e in entries[max(0, at - 1):at + 2]}
+    templates = project.root / "templates"
+    limit = feed_limit(project) if limit is None else limit
+    contents: dict[str, str] = {}
+    page_files: dict[str, bytes] = {}
+    for index, entry in enumerate(entries):
+        want_page = pages is None or entry.id in pages
+        if index >= limit and not want_page:
+            continue
+        try:
+            if index < limit:
+                contents[entry.id] = render_content(entry.data, templates)
+            if want_page:
+                older = newer = None
+                if index + 1 < len(entries):
+                    e = entries[index + 1]
+                    older = Neighbour(e.id, e.title, e.date)
+                if index > 0:
+                    e = entries[index - 1]
+                    newer = Neighbour(e.id, e.title, e.date)
+                page = render_page(entry.data, older, newer, templates, feeds=(FEED, FEED_JSON))
+                page_files[f"{entry.id}/{PAGE}"] = page.encode("utf-8")
+        except ValueError as exc:  # render.web.DamagedData: a link issue.json should not hold
+            raise damaged(entry, exc) from None
+    summaries = {e.id: _summary(e) for e in entries[:limit]}
     files = {
-        INDEX: render_index(entries, project.root / "templates").encode("utf-8"),
-        FEED: render_feed(entries, project.out),
+        INDEX: render_index(entries, templates).encode("utf-8"),
+        FEED: render_feed(entries, contents, limit),
+        FEED_JSON: render_json_feed(entries, contents, summaries, limit),
         TOC: render_toc(entries).encode("utf-8"),
+        **page_files,
     }
-    paths = write_files(project.out, files)
-    unbuilt = unbuilt_issues(project, {e.id for e in entries})
-    return ArchiveResult(entries, paths, warnings, unbuilt)
+    return Site(entries, files, warnings)
+
+
+def refresh(project: Project) -> ArchiveResult:
+    """`briefing archive`: rewrite the archive files and every issue page from the issue.json
+    files in out/, then the search index.
+
+    Nothing is re-rendered from briefs or re-validated: issue.json is what was built. A damaged
+    issue.json is an error naming it. The files are written together through write_files, so a
+    failure leaves the previous ones in place.
+    """
+    from .write import write_files
+
+    site = plan_site(project)
+    paths = write_files(project.out, site.files)
+    return finish(project, site, paths)
+
+
+def finish(project: Project, site: Site, paths: list[Path]) -> ArchiveResult:
+    """After the site's files are written: the search index, and what to tell the editor."""
+    from .issues import drafts
+    from .pagefind import update_search_index
+    search = update_search_index(project, [e.id for e in site.entries])
+    unbuilt = unbuilt_issues(project, {e.id for e in site.entries})
+    return ArchiveResult(site.entries, paths, site.warnings, unbuilt, drafts(project, unbuilt),
+                         search)

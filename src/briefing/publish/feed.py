@@ -1,14 +1,15 @@
-"""out/feed.xml: an Atom 1.0 feed (RFC 4287) of every built issue."""
+"""out/feed.xml: an Atom 1.0 feed (RFC 4287) of the newest built issues, content only."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from functools import cache
-from pathlib import Path
 from urllib.parse import urljoin
 
 from .issues import FEED, INDEX, Entry, base_url
+
+DEFAULT_LIMIT = 20
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -44,8 +45,11 @@ def _xml_text(text: str) -> str:
     return _not_xml().sub("", text)
 
 
-def render_feed(entries: list[Entry], out: Path) -> bytes:
-    """out/feed.xml: Atom 1.0 (RFC 4287), one entry per issue, the email HTML as content.
+def render_feed(entries: list[Entry], contents: dict[str, str],
+                limit: int = DEFAULT_LIMIT) -> bytes:
+    """out/feed.xml: Atom 1.0 (RFC 4287), one entry per issue for the newest `limit` issues,
+    each with the issue's content (render/web.py: intro, themes, items, sources; none of the
+    email's chrome) from `contents` (issue id -> HTML).
 
     Built with ElementTree, which escapes every text and attribute; characters XML cannot carry
     at all are dropped rather than producing a feed no reader can parse.
@@ -79,23 +83,21 @@ def render_feed(entries: list[Entry], out: Path) -> bytes:
         sub(feed, "link", rel="self", type="application/atom+xml", href=base + FEED)
     sub(feed, "generator", "briefing")
 
-    for entry in entries:
+    for entry in entries[:limit]:
         node = sub(feed, "entry")
         sub(node, "id", entry_id(entry))
         sub(node, "title", entry.title, type="text")
         sub(node, "published", _timestamp(entry.date))
         sub(node, "updated", _timestamp(entry.date))
-        sub(node, "link", rel="alternate", type="text/html", href=f"{base}{entry.id}/email.html")
+        sub(node, "link", rel="alternate", type="text/html", href=f"{base}{entry.id}/")
         if "digest.txt" in entry.files:
             sub(node, "link", rel="alternate", type="text/plain",
                 href=f"{base}{entry.id}/digest.txt")
         for theme in entry.themes:
             sub(node, "category", term=theme.id, label=theme.title)
-        contents = ", ".join(f"{t.title} ({t.count})" for t in entry.themes)
-        sub(node, "summary", entry.preheader or contents, type="text")
-        if "email.html" in entry.files:
-            html = (out / entry.id / "email.html").read_text(encoding="utf-8", errors="replace")
-            sub(node, "content", html, type="html")
+        listing = ", ".join(f"{t.title} ({t.count})" for t in entry.themes)
+        sub(node, "summary", entry.preheader or listing, type="text")
+        sub(node, "content", contents[entry.id], type="html")
     ET.indent(feed, space="  ")
     return (b'<?xml version="1.0" encoding="utf-8"?>\n'
             + ET.tostring(feed, encoding="unicode").encode("utf-8") + b"\n")

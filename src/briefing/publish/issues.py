@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..content.validate import ISSUE_ID, Project
@@ -15,12 +15,34 @@ from ..errors import BriefingError, Problem
 ISSUE_JSON = "issue.json"
 INDEX = "index.html"
 FEED = "feed.xml"
+FEED_JSON = "feed.json"
 TOC = "archive.txt"
-ARCHIVE_FILES = (INDEX, FEED, TOC)
+SEARCH_DIR = "pagefind"  # the static search index (publish/pagefind.py)
+ARCHIVE_FILES = (INDEX, FEED, FEED_JSON, TOC)
 INDEX_TEMPLATE = "index.html.j2"
+PAGE = "index.html"  # an issue's web page, out/<ISSUE>/index.html
 # What the index links to for each issue, in this order (issue.json is for tools, not readers).
-LINKS = (("email.html", "Read the email"), ("digest.txt", "Plain text"),
+LINKS = (("index.html", "Read on the web"), ("digest.txt", "Plain text"),
          ("message.eml", "Message (.eml)"))
+# Private state: never under out/, kept out of git by the .gitignore `briefing init` writes.
+PRIVATE_DIR = ".briefing"
+DRAFTS_DIR = f"{PRIVATE_DIR}/drafts"
+
+
+def output_root(project: Project, draft: bool) -> tuple[Path, str]:
+    """Where built issues go, and how messages name it: out/ (public) or .briefing/drafts/."""
+    return (project.root / DRAFTS_DIR, DRAFTS_DIR) if draft else (project.out, "out")
+
+
+def issue_folder(project: Project, issue_id: str, draft: bool) -> Path:
+    """The folder an issue's built files live in: out/<ISSUE>/ when published, else
+    .briefing/drafts/<ISSUE>/. deliver/ and the screenshots read the built message there."""
+    return output_root(project, draft)[0] / issue_id
+
+
+def issue_folder_shown(issue_id: str, draft: bool) -> str:
+    """The same folder as messages name it: 'out/2026-W07' or '.briefing/drafts/2026-W07'."""
+    return f"{DRAFTS_DIR if draft else 'out'}/{issue_id}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +66,8 @@ class Entry:
     preheader: str
     newsletter: dict
     themes: tuple[ThemeEntry, ...]
-    files: tuple[str, ...]  # which of LINKS exist next to issue.json
+    files: tuple[str, ...]  # which of LINKS exist next to issue.json (the page always does)
+    data: dict = field(default_factory=dict, compare=False, repr=False)  # the whole issue.json
 
     @property
     def items(self) -> int:
@@ -52,7 +75,8 @@ class Entry:
 
     @property
     def links(self) -> list[dict]:
-        return [{"name": name, "label": label, "href": f"{self.id}/{name}"}
+        return [{"name": name, "label": label,
+                 "href": f"{self.id}/" if name == PAGE else f"{self.id}/{name}"}
                 for name, label in LINKS if name in self.files]
 
 
@@ -99,28 +123,71 @@ def check_issue_data(data: object, shown: str, issue_id: str) -> dict:
     except ValueError:
         raise c.fail(f"'date' is '{data['date']}', not a date (YYYY-MM-DD)") from None
     c.get(data, "preheader", str, "")
+    c.get(data, "intro", str, "")
     newsletter = c.get(data, "newsletter", dict, "")
     for key in ("name", "tagline", "language", "archive_url"):
         c.get(newsletter, key, str, "newsletter.")
+    if newsletter["archive_url"]:  # it becomes links in the feeds and pages: checked like
+        from ..content.schema import check_url  # briefing.yaml's (no javascript:, no data:)
+        try:
+            check_url(newsletter["archive_url"])
+        except ValueError as exc:
+            raise c.fail(f"'newsletter.archive_url' {str(exc).partition('|')[0]}") from None
     for t, theme in enumerate(c.get(data, "themes", list, "")):
         where = f"themes[{t}]."
         c.get(theme, "id", str, where)
         c.get(theme, "title", str, where)
+        if not isinstance(theme.get("description", ""), str):
+            raise c.fail(f"'{where}description' is not text")
+        theme.setdefault("description", "")
         for i, item in enumerate(c.get(theme, "items", list, where)):
             at = f"{where}items[{i}]."
-            for key in ("headline", "summary_text", "why"):
+            for key in ("headline", "summary", "summary_text", "why"):
                 c.get(item, key, str, at)
             for n, tag in enumerate(c.get(item, "tags", list, at)):
                 if not isinstance(tag, str):
                     raise c.fail(f"'{at}tags[{n}]' is not text")
+            for n, stat in enumerate(item.setdefault("stat", [])):
+                sat = f"{at}stat[{n}]."
+                c.get(stat, "label", str, sat)
+                c.get(stat, "unit", str, sat)
+                value = stat.get("value")
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                        0 <= value < 1e300):
+                    raise c.fail(f"'{sat}value' is missing or not a number")
             for s, source in enumerate(c.get(item, "sources", list, at)):
                 for key in ("url", "title", "publisher"):
                     c.get(source, key, str, f"{at}sources[{s}].")
                 if not isinstance(source.get("number"), int):
                     raise c.fail(f"'{at}sources[{s}].number' is missing or not a whole number")
+                date = source.setdefault("date", None)
+                try:
+                    if date is not None:
+                        dt.date.fromisoformat(date)
+                except (TypeError, ValueError):
+                    raise c.fail(f"'{at}sources[{s}].date' is not a date (YYYY-MM-DD)") from None
     for r, ref in enumerate(c.get(data, "references", list, "")):
         c.get(ref, "url", str, f"references[{r}].")
     return data
+
+
+def _text_problem(data: object) -> str | None:
+    """A lone surrogate anywhere in the data (JSON's \\ud800 escapes allow one; no UTF-8 file
+    can hold it, so every page and feed written from it would fail), found without recursion."""
+    todo = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"text with a lone surrogate ({value[:40]!r})"
+        elif isinstance(value, dict):
+            todo.extend(value.keys())
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+    return None
 
 
 def read_issue_json(path: Path, shown: str, issue_id: str) -> dict:
@@ -129,6 +196,13 @@ def read_issue_json(path: Path, shown: str, issue_id: str) -> dict:
         raw = path.read_bytes()
     except OSError as exc:
         raise BriefingError(Problem(shown, 0, 0, f"cannot read file: {exc.strerror}")) from None
+    if len(raw) > MAX_ISSUE_JSON:
+        raise BriefingError(Problem(shown, 0, 0, f"file is {len(raw):,} bytes, more than "
+                                    f"{MAX_ISSUE_JSON:,}", hint=_rebuild_hint(issue_id)))
+    depth = _nesting(raw)
+    if depth > MAX_JSON_DEPTH:  # before parsing: json.loads recurses once per level
+        raise BriefingError(Problem(shown, 0, 0, f"nested {depth} levels deep (issue.json "
+                                    f"has at most {MAX_JSON_DEPTH})", hint=_rebuild_hint(issue_id)))
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -137,7 +211,33 @@ def read_issue_json(path: Path, shown: str, issue_id: str) -> dict:
     except json.JSONDecodeError as exc:
         raise BriefingError(Problem(shown, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}",
                                     hint=_rebuild_hint(issue_id))) from None
+    except (ValueError, RecursionError) as exc:  # e.g. Python's limit of 4,300 digits per int
+        message = str(exc).split(";")[0].split(":")[0]
+        raise BriefingError(Problem(shown, 0, 0, f"not valid JSON: {message}",
+                                    hint=_rebuild_hint(issue_id))) from None
+    problem = _text_problem(data)
+    if problem:
+        raise BriefingError(Problem(shown, 0, 0, problem, hint=_rebuild_hint(issue_id)))
     return check_issue_data(data, shown, issue_id)
+
+
+MAX_ISSUE_JSON = 50_000_000  # a 500-item issue at every documented maximum is about 15 MB
+MAX_JSON_DEPTH = 16  # issue.json is 7 levels deep
+
+
+def _nesting(raw: bytes) -> int:
+    """How deep [ and { nest, outside strings: a linear scan, so no input can exhaust the stack."""
+    import re
+    depth = deepest = 0
+    # Strings (with their escapes) are skipped whole; only brackets outside them count.
+    for token in re.finditer(rb'"(?:[^"\\]+|\\.)*"|[\[{]|[\]}]', raw):
+        first = token.group()[:1]
+        if first in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif first in (b"]", b"}"):
+            depth -= 1
+    return deepest
 
 
 @dataclass(frozen=True)
@@ -162,7 +262,7 @@ def built_issues(project: Project) -> tuple[list[Built], list[Problem]]:
     with os.scandir(out) as entries:
         names = sorted((e.name, e.is_symlink(), e.is_dir()) for e in entries)
     for name, link, is_dir in names:
-        if not is_dir or not ISSUE_ID.fullmatch(name):
+        if not is_dir or not ISSUE_ID.fullmatch(name) or name == SEARCH_DIR:
             continue  # files: index.html itself (a linked one is refused when written), ...
         if link:
             raise BriefingError(Problem(f"out/{name}", 0, 0, "issue folder is a symbolic link; "
@@ -181,19 +281,48 @@ def built_issues(project: Project) -> tuple[list[Built], list[Problem]]:
     return found, warnings
 
 
-def _entry(data: dict, built: Built) -> Entry:
+def entry(data: dict, files: frozenset[str] | set[str]) -> Entry:
+    """An Entry from checked issue.json data and the names of the files next to it."""
     themes = tuple(ThemeEntry(t["id"], t["title"], tuple(i["headline"] for i in t["items"]))
                    for t in data["themes"])
     return Entry(id=data["id"], title=data["title"], date=dt.date.fromisoformat(data["date"]),
                  preheader=data["preheader"], newsletter=dict(data["newsletter"]), themes=themes,
-                 files=tuple(name for name, _ in LINKS if name in built.files))
+                 files=tuple(name for name, _ in LINKS if name in files or name == PAGE),
+                 data=data)
 
 
-def load_entries(project: Project) -> tuple[list[Entry], list[Problem]]:
-    """Every built issue, newest first (by date, then id), each read from its issue.json once."""
+def damaged_warning(exc: BriefingError, issue_id: str) -> Problem:
+    """A damaged issue.json as a warning, for commands about other issues: it is left out."""
+    first = exc.problems[0]
+    return Problem(first.path, first.line, first.col,
+                   f"{first.message}; this issue is left out until it is rebuilt",
+                   severity="warning", hint=_rebuild_hint(issue_id))
+
+
+def load_entries(project: Project, strict: bool = True,
+                 fresh: dict[str, tuple[dict, set[str]]] | None = None
+                 ) -> tuple[list[Entry], list[Problem]]:
+    """Every built issue, newest first (by date, then id), each read from its issue.json once.
+
+    A damaged issue.json is an error (`strict`, for `briefing archive`), or a warning that leaves
+    that issue out (a build of another issue must not fail because of it). `fresh` holds issues
+    about to be written, as (issue.json data, file names): they are used instead of the disk.
+    """
     built, warnings = built_issues(project)
-    entries = [_entry(read_issue_json(b.folder / ISSUE_JSON, f"out/{b.id}/{ISSUE_JSON}", b.id), b)
-               for b in built]
+    fresh = fresh or {}
+    entries: list[Entry] = []
+    for b in built:
+        if b.id in fresh:
+            continue
+        try:
+            data = read_issue_json(b.folder / ISSUE_JSON, f"out/{b.id}/{ISSUE_JSON}", b.id)
+        except BriefingError as exc:
+            if strict:
+                raise
+            warnings.append(damaged_warning(exc, b.id))
+            continue
+        entries.append(entry(data, b.files))
+    entries.extend(entry(data, files) for data, files in fresh.values())
     entries.sort(key=lambda e: (e.date, e.id), reverse=True)
     return entries, warnings
 
@@ -205,8 +334,15 @@ def base_url(entries: list[Entry]) -> str:
 
 
 def unbuilt_issues(project: Project, built: set[str]) -> list[str]:
+    """Issues in briefs/ that are not in out/ (drafts included)."""
     from ..content.validate import issue_ids
     return [i for i in issue_ids(project) if i not in built]
+
+
+def drafts(project: Project, ids: list[str]) -> list[str]:
+    """Those of `ids` whose issue.yaml says `draft: true`."""
+    from ..content.validate import is_draft
+    return [i for i in ids if is_draft(project, i)]
 
 
 # Every issue's data, built or not: for search and for the earlier-citation lint.
@@ -217,6 +353,7 @@ class IssueData:
     date: dt.date
     data: dict  # the issue.json structure (render/json.py), read from out/ or made just now
     built: bool  # False: validated from briefs/ just now, never written
+    draft: bool = False  # issue.yaml says draft: true (never published)
 
 
 Order = tuple[dt.date, str]
@@ -231,11 +368,16 @@ def all_issues(project: Project, drafts: bool = True,
     that does not validate yields a warning Problem instead (its own 'briefing check' reports
     the errors), so a broken draft neither hides the rest nor passes silently. With `before`,
     only issues ordered before that (date, id) are yielded, and later drafts are not validated.
+    A damaged issue.json yields a warning Problem too: one bad file never stops the others.
     """
     from ..content.validate import issue_date
     built, _ = built_issues(project)
     for b in built:
-        data = read_issue_json(b.folder / ISSUE_JSON, f"out/{b.id}/{ISSUE_JSON}", b.id)
+        try:
+            data = read_issue_json(b.folder / ISSUE_JSON, f"out/{b.id}/{ISSUE_JSON}", b.id)
+        except BriefingError as exc:
+            yield damaged_warning(exc, b.id)
+            continue
         date = dt.date.fromisoformat(data["date"])
         if before is None or (date, b.id) < before:
             yield IssueData(b.id, date, data, built=True)
@@ -257,7 +399,7 @@ def _draft(project: Project, issue_id: str) -> IssueData:
     from ..content.validate import load_issue
     from ..render.json import issue_data
     issue = load_issue(project, issue_id)
-    return IssueData(issue.id, issue.date, issue_data(issue), built=False)
+    return IssueData(issue.id, issue.date, issue_data(issue), built=False, draft=issue.draft)
 
 
 def earlier_citations(project: Project, issue_id: str) -> dict[str, str]:

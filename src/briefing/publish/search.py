@@ -28,6 +28,7 @@ class Match:
     theme: str  # the theme's title
     headline: str
     sources: tuple[dict, ...]  # the matching sources, or all of the item's when none matched
+    draft: bool = False  # issue.yaml says draft: true (the editor's own search shows drafts)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def search(project: Project, terms: list[str]) -> SearchResult:
                 hits = tuple(s for s, hay in zip(item["sources"], source_text, strict=True)
                              if any(n in hay for n in needles))
                 matches.append(Match(found.id, found.date, found.built, theme["title"],
-                                     item["headline"], hits or tuple(item["sources"])))
+                                     item["headline"], hits or tuple(item["sources"]),
+                                     found.draft))
     # Newest issue first; within an issue, reading order (sort is stable).
     matches.sort(key=lambda m: (m.date, m.issue), reverse=True)
     return SearchResult(matches, searched, warnings)

@@ -4,46 +4,89 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from ..errors import BriefingError, Problem
 
 TEMP_PREFIX = ".briefing-tmp-"
+# Our temporaries carry the writing process's id, so a later write can tell the litter of a
+# killed build (its process is gone) from the files of a build running right now.
+_OURS = re.compile(re.escape(TEMP_PREFIX) + r"(?:(\d+)-)?")
 
 
-def confined_path(out_root: Path, relative: str) -> Path:
+def confined_path(out_root: Path, relative: str, shown: str = "out") -> Path:
     """The target path, refused when it or any folder on the way is a link or leads outside out/."""
     rel = Path(relative)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise BriefingError(Problem(f"out/{relative}", 0, 0, "refusing to write outside out/"))
+        raise BriefingError(Problem(f"{shown}/{relative}", 0, 0,
+                                    f"refusing to write outside {shown}/"))
     if out_root.is_symlink():
-        raise BriefingError(Problem("out", 0, 0, "out/ is a symbolic link; refusing to write "
-                                    "through it", "make out/ a real folder"))
+        raise BriefingError(Problem(shown, 0, 0, f"{shown}/ is a symbolic link; refusing to "
+                                    "write through it", f"make {shown}/ a real folder"))
     current = out_root
     for part in rel.parts:
         current = current / part
         if current.is_symlink():
-            raise BriefingError(Problem(f"out/{relative}", 0, 0,
+            raise BriefingError(Problem(f"{shown}/{relative}", 0, 0,
                                         "refusing to write through a symbolic link"))
     return current
 
 
-def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, it is someone else's
+        return True
+    return True
+
+
+def clean_stale_temps(folder: Path) -> list[Path]:
+    """Remove our own temporaries left in `folder` by a write that was killed (SIGKILL, power
+    loss): names starting with .briefing-tmp- whose process is gone. Only regular files, never
+    through a link; anything that cannot be removed stays (the next write tries again)."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _OURS.match(entry.name)
+        if not found or not entry.is_file(follow_symlinks=False):
+            continue
+        if found.group(1) and _alive(int(found.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def write_files(out_root: Path, files: dict[str, bytes], shown: str = "out",
+                remove: tuple[str, ...] = ()) -> list[Path]:
     """Write every file or none: all are staged and synced first, then renamed into place.
 
     If anything fails, the temp files are removed and the previous outputs are put back: a
     file already renamed over is restored from a hard link to its old version taken just before.
+    `remove` names files (relative to out_root) to delete once every write went through: files
+    of an earlier set that the new one no longer has. `shown` is how out_root is named in
+    messages ("out", ".briefing/drafts").
     """
     staged: list[tuple[Path, Path]] = []
     backups: dict[Path, Path | None] = {}  # replaced target -> link to its old version, or None
     current = ""
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
     try:
         for relative, data in files.items():
             current = relative
-            target = confined_path(out_root, relative)
+            target = confined_path(out_root, relative, shown)
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            fd, temp_name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
             staged.append((Path(temp_name), target))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -52,46 +95,62 @@ def write_files(out_root: Path, files: dict[str, bytes]) -> list[Path]:
             os.chmod(temp_name, 0o644)
         for temp, target in staged:
             current = target.relative_to(out_root).as_posix()
-            backup = _backup(target)
+            backup = _backup(target, prefix)
             os.replace(temp, target)
             backups[target] = backup
         for directory in {target.parent for _, target in staged}:
             fsync_dir(directory)
     except BaseException as exc:
-        _restore(backups)
+        not_restored = _restore(backups)
         for temp, target in staged:
             _unlink(temp)
-            _unlink(target.with_name(f"{TEMP_PREFIX}old-{target.name}"))
+            _unlink(target.with_name(f"{prefix}old-{target.name}"))
         if isinstance(exc, OSError):  # a full disk or a read-only folder is not a bug
+            if not_restored:  # say exactly which files are not what they were
+                names = ", ".join(f"{shown}/{p.relative_to(out_root).as_posix()}"
+                                  for p in not_restored)
+                hint = f"these could not be put back and are the new versions: {names}"
+            else:
+                hint = "nothing was changed: the previous outputs are as they were"
             raise BriefingError(Problem(
-                f"out/{current}", 0, 0, f"cannot write: {exc.strerror or exc}",
-                "nothing was changed: the previous outputs are as they were")) from None
+                f"{shown}/{current}", 0, 0, f"cannot write: {exc.strerror or exc}",
+                hint)) from None
         raise
     for backup in backups.values():
         if backup is not None:
             _unlink(backup)
+    for relative in remove:
+        if relative not in files:
+            with contextlib.suppress(OSError, BriefingError):
+                _unlink(confined_path(out_root, relative, shown))
+    # Litter of an earlier, killed write in the folders this one used (out/ is published as is).
+    for directory in {target.parent for _, target in staged} | {out_root}:
+        clean_stale_temps(directory)
     return [target for _, target in staged]
 
 
-def _backup(target: Path) -> Path | None:
+def _backup(target: Path, prefix: str) -> Path | None:
     """A hard link to the file about to be replaced, so a failed set can be put back."""
     if not target.exists():
         return None
-    backup = target.with_name(f"{TEMP_PREFIX}old-{target.name}")
+    backup = target.with_name(f"{prefix}old-{target.name}")
     _unlink(backup)
     os.link(target, backup)
     return backup
 
 
-def _restore(backups: dict[Path, Path | None]) -> None:
+def _restore(backups: dict[Path, Path | None]) -> list[Path]:
+    """Put every replaced file back; return those that could not be (reported to the user)."""
+    failed: list[Path] = []
     for target, backup in backups.items():
         try:
             if backup is None:
                 _unlink(target)
             else:
                 os.replace(backup, target)
-        except OSError:  # pragma: no cover - best effort; the error is being reported anyway
-            pass
+        except OSError:  # pragma: no cover - needs a disk that fails twice in a row
+            failed.append(target)
+    return failed
 
 
 def _unlink(path: Path) -> None:
@@ -101,6 +160,20 @@ def _unlink(path: Path) -> None:
 
 def write_text(out_root: Path, relative: str, text: str) -> Path:
     return write_files(out_root, {relative: text.encode("utf-8")})[0]
+
+
+def private_folder(folder: Path) -> Path:
+    """Make sure a folder of private state (.briefing/ and the folders in it) exists and
+    nobody else can enter it (0700), whoever created it first."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.lstat()
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            os.chmod(folder, 0o700)
+    except OSError as exc:
+        raise BriefingError(Problem(str(folder.name), 0, 0, f"cannot create the private "
+                                    f"folder: {exc.strerror}")) from None
+    return folder
 
 
 def fsync_dir(directory: Path) -> None:

@@ -37,7 +37,17 @@ def context(issue: Issue) -> dict:
         "references": issue.references,
         "numbers": {r.url: r.number for r in issue.references},
         "preheader": preheader(issue),
+        "web_url": web_url(issue),
     }
+
+
+def web_url(issue: Issue) -> str:
+    """The issue's web page, <archive_url><ISSUE>/, or '' without archive_url. A draft links to
+    where the page will be once it is published."""
+    base = issue.config.archive_url
+    if not base:
+        return ""
+    return f"{base if base.endswith('/') else base + '/'}{issue.id}/"
 
 
 def render_mjml(issue: Issue, templates: Path | None = None) -> str:

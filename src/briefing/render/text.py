@@ -88,6 +88,9 @@ def render_text(issue: Issue) -> str:
     config = issue.config
     numbers = {r.url: r.number for r in issue.references}
     lines: list[str] = []
+    from .html import web_url
+    if web_url(issue):  # the digest's "view in your browser"
+        lines += [f"Read it on the web: {web_url(issue)}", ""]
     lines.extend(wrap(config.name.upper(), WIDTH))
     if config.tagline:
         lines.extend(wrap(config.tagline, WIDTH))

@@ -139,9 +139,9 @@ class Store:
         path = root / relative
         shown = relative
         new = not path.exists()
-        if new:
-            if not create:
-                raise FileNotFoundError(path)
+        if new and not create:
+            raise FileNotFoundError(path)
+        if create:
             _private_folder(root, path.parent, shown)
         elif path.is_symlink() or not path.is_file():
             raise BriefingError(Problem(shown, 0, 0, "is not a regular file"))
@@ -321,13 +321,8 @@ def _private_folder(root: Path, folder: Path, shown: str) -> None:
     except ValueError:
         raise BriefingError(Problem(shown, 0, 0, "the store's folder leads outside the "
                                     "project")) from None
-    if folder.exists():
-        return
-    try:
-        folder.mkdir(mode=0o700, parents=True)
-    except OSError as exc:
-        raise BriefingError(Problem(shown, 0, 0, f"cannot create {folder.name}/: "
-                                    f"{exc.strerror}")) from None
+    from ..publish.write import private_folder
+    private_folder(folder)
 
 
 def has_deliveries(store_file: Path, out: Path, issue_id: str) -> bool:

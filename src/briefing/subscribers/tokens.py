@@ -39,7 +39,8 @@ def load_key(root: Path, create: bool = True) -> bytes:
         if not create:
             raise BriefingError(Problem(KEY_FILE, 0, 0, "no token key yet",
                                         "it is made by the first send"))
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        from ..publish.write import private_folder
+        private_folder(path.parent)
         try:  # O_EXCL: two first sends at once never make two different keys
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:
