@@ -449,6 +449,29 @@ def subscribers_export(file: Annotated[Path | None, typer.Argument(
         typer.echo(f"exported {n} address{'' if n == 1 else 'es'} -> {file}")
 
 
+@subscribers_app.command("serve")
+def subscribers_serve(
+        host: Annotated[str, typer.Option(
+            "--host", help="Address to listen on; keep 127.0.0.1 behind a proxy.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(
+            "--port", min=0, max=65535, help="Port; 0 picks a free one.")] = 8080,
+        events: Annotated[str | None, typer.Option(
+            "--events", metavar="PATH",
+            help="Where to record the clicks (default: sync.events in briefing.yaml if it is a "
+                 "file, else .briefing/events.jsonl).")] = None) -> None:
+    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
+
+    It records tokens and times only; 'briefing subscribers sync' applies them."""
+    from .subscribers.endpoint import serve_project
+
+    def ready(lines: list[str]) -> None:
+        for line in lines:
+            typer.echo(line)
+
+    serve_project(_project(), host, port, events, ready)
+    typer.echo("endpoint stopped")
+
+
 @app.command()
 def preview(issue: IssueArg = None,
             port: Annotated[int, typer.Option(
