@@ -352,7 +352,8 @@ def send(issue: IssueArg = None,
 
 subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                               rich_markup_mode=None, no_args_is_help=True,
-                              help="The reader list: add, remove, list, import, export.")
+                              help="The reader list: add, remove, list, import, export, "
+                                   "sync; and the unsubscribe endpoint (serve).")
 app.add_typer(subscribers_app, name="subscribers")
 
 
@@ -470,6 +471,24 @@ def subscribers_serve(
 
     serve_project(_project(), host, port, events, ready)
     typer.echo("endpoint stopped")
+
+
+@subscribers_app.command("sync")
+def subscribers_sync(
+        events: Annotated[str | None, typer.Option(
+            "--events", metavar="PATH_OR_URL",
+            help="The endpoint's events: its file, or the https URL of its /events.")] = None,
+        mailbox: Annotated[str | None, typer.Option(
+            "--mailbox", metavar="PATH",
+            help="An mbox file or Maildir folder: unsubscribe mail, bounces, complaints.")]
+        = None) -> None:
+    """Apply unsubscribes, bounces and complaints to the list, once each.
+
+    Without options, reads the sources under sync: in briefing.yaml (send does this first)."""
+    from .subscribers.sync import sync
+
+    for line in sync(_project(), events, mailbox):
+        typer.echo(line)
 
 
 @app.command()

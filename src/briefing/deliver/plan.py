@@ -21,6 +21,7 @@ from ..errors import BriefingError, Problem, count
 from ..render.eml import list_label
 from ..render.issue import render_issue
 from ..subscribers.store import Store, Subscriber, address_key
+from ..subscribers.sync import sync_before_send
 from ..subscribers.tokens import Tokens, load_key
 from .ledger import Ledger
 from .personal import CopyMaker
@@ -280,6 +281,7 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Pla
                                                   "must be positive"))
     transport = _transport(issue, options)
     store = Store.open(project.root, issue.config.state)
+    synced = sync_before_send(project, issue.config, store)  # before the list is read
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     on_list = {address_key(r.address) for r in everyone.readers}
@@ -304,7 +306,8 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions) -> Pla
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
-                unconfirmed=[] if options.force else unsure, notes=list(store.notes))
+                unconfirmed=[] if options.force else unsure,
+                notes=list(store.notes) + synced)
     if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
         plan.copy_for(todo[0].address)
     return plan

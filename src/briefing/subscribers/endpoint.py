@@ -88,6 +88,13 @@ class EventLog:
         self._lock = threading.Lock()
         self._recorded: set[str] = set()  # a token clicked twice is recorded once per process
 
+    def create(self) -> None:
+        """Make the (empty) file now, so a sync finds it before the first click and a folder
+        that cannot be written shows at start, not at a reader's click."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                         0o600))
+
     def record(self, token: str) -> None:
         import fcntl
         with self._lock:
@@ -153,9 +160,10 @@ def _one_click(environ: dict[str, Any], body: bytes) -> bool:
 
 def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
              secret_env: str = SECRET_ENV, newsletter: str = "") -> WSGIApp:
-    """The endpoint as a WSGI application. The events file is created (0600) on the first
-    click; the /events secret is read from `secret_env` now, once."""
+    """The endpoint as a WSGI application. The events file is created (0600, empty) now; the
+    /events secret is read from `secret_env` now, once."""
     log = EventLog(Path(events_path))
+    log.create()
     secret = os.environ.get(secret_env, "")
     if secret and len(secret) < MIN_SECRET:
         raise ValueError(f"${secret_env} is shorter than {MIN_SECRET} characters")
@@ -278,6 +286,9 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
         raise BriefingError(Problem(f"${secret_env}", 0, 0, str(exc).split(" ", 1)[1],
                                     "use a long random value, e.g. from 'openssl rand -hex "
                                     "32'")) from None
+    except OSError as exc:
+        raise BriefingError(Problem(events, 0, 0, f"cannot create the events file: "
+                                    f"{exc.strerror}")) from None
     secret_on = bool(os.environ.get(secret_env))
 
     def ready(bound_host: str, bound_port: int) -> None:
