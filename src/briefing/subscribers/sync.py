@@ -417,9 +417,23 @@ def _apply_events(events: list[Event], source: Source, applier: Applier) -> str:
     return _tally(source, len(events), "event", tally)
 
 
+# What a sync counts, in the order its summary gives them, singular and plural.
+_TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
+            ("complained", "complained"), ("temporary failure", "temporary failures"),
+            ("success report", "success reports"),
+            ("already off the list", "already off the list"),
+            ("unknown token", "unknown tokens"), ("not on the list", "not on the list"),
+            ("other feedback report", "other feedback reports"),
+            ("temporary failure with no issue", "temporary failures with no issue"),
+            ("report not understood", "reports not understood"),
+            ("other message", "other messages")]
+
+
 def _tally(source: Source, read: int, noun: str, tally: Counter[str]) -> str:
     new = read - tally["seen before"]
-    parts = [f"{n} {what}" for what, n in tally.items() if what != "seen before" and n]
+    assert set(tally) <= {one for one, _ in _TALLIES} | {"seen before"}, tally
+    parts = [f"{tally[one]} {one if tally[one] == 1 else many}" for one, many in _TALLIES
+             if tally[one]]
     line = f"synced {source.shown}: {count(new, 'new ' + noun)}"
     if parts:
         line += " (" + ", ".join(parts) + ")"
@@ -511,12 +525,11 @@ def _dsn(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
         if copy_reader is None and per_message.get("X-Original-Message-ID"):
             found = readers.copy(_text(per_message.get("X-Original-Message-ID")))
             copy_reader = found[0] if found else None
-    reporter = _typed_address(per_message.get("Reporting-MTA")) or \
-        _text(per_message.get("Reporting-MTA")).partition(";")[2].strip()
+    reporter = _text(per_message.get("Reporting-MTA")).partition(";")[2].strip()  # dns; host
     if not recipients:
         run.lines.append(Problem(mail.where, 0, 0, "is a delivery report with no recipient; "
                                  "nothing changed", severity="warning").format())
-        tally["unreadable report"] += 1
+        tally["report not understood"] += 1
         return
     for block in recipients:
         final = _typed_address(block.get("Final-Recipient"))
@@ -537,11 +550,12 @@ def _dsn(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
         address = readers.address(first) or readers.address(final)
         if address is None and len(recipients) == 1:
             address = copy_reader
-        details = [f"status {status}" if status and status not in diagnostic else "",
-                   f"issue {issue}" if issue else "",
-                   f"reported by {reporter}" if reporter else ""]
+        details = ", ".join(d for d in (
+            f"status {status}" if status and status not in diagnostic else "",
+            f"issue {issue}" if issue else "",
+            f"reported by {reporter}" if reporter else "") if d)
         reason = (diagnostic or status or action or "no status") + \
-            "".join(f" ({', '.join(d for d in details if d)})" for _ in (1,) if any(details))
+            (f" ({details})" if details else "")
         if action in ("delivered", "relayed", "expanded") or klass == "2":
             if address:
                 applier.delivered(address)
@@ -551,7 +565,7 @@ def _dsn(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
             run.lines.append(Problem(mail.where, 0, 0, f"a delivery report with the action "
                                      f"'{action}' for {final or first or 'nobody'}; nothing "
                                      "changed", severity="warning").format())
-            tally["not understood"] += 1
+            tally["report not understood"] += 1
             continue
         if address is None:
             run.lines.append(Problem(
@@ -559,7 +573,7 @@ def _dsn(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
                                   f"({status or 'no status'}) for {final or first or 'nobody'}, "
                                   "who is not a subscriber; nothing changed",
                 severity="warning").format())
-            tally["not a subscriber"] += 1
+            tally["not on the list"] += 1
             continue
         if action == "failed" and klass != "4":
             if applier.bounce(address, reason):
@@ -573,7 +587,7 @@ def _dsn(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
             run.lines.append(Problem(mail.where, 0, 0, f"a temporary failure ({status}) for "
                                      f"{address} that names no issue of ours; not counted",
                                      severity="warning").format())
-            tally["not counted"] += 1
+            tally["temporary failure with no issue"] += 1
             continue
         applier.transient(address, issue, status or "4.0.0", reason)
         tally["temporary failure"] += 1
@@ -598,14 +612,14 @@ def _arf(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
         run.lines.append(Problem(mail.where, 0, 0, f"a '{feedback or 'untyped'}' feedback "
                                  "report, not a complaint; nothing changed",
                                  severity="warning").format())
-        tally["not a complaint"] += 1
+        tally["other feedback report"] += 1
         return
     if address is None:
         run.lines.append(Problem(mail.where, 0, 0, f"a complaint about "
                                  f"{', '.join(n for n in named if n) or 'a redacted recipient'}"
                                  " that matches no subscriber; nothing changed",
                                  severity="warning").format())
-        tally["not a subscriber"] += 1
+        tally["not on the list"] += 1
         return
     reason = "abuse report" + (f" by {agent}" if agent else "") + \
         (f"; issue {issue}" if issue else "")
@@ -716,26 +730,26 @@ def _apply_mail(mails: list[Mail], source: Source, applier: Applier) -> str:
                                              severity="warning").format())
                     tally["unknown token"] += 1
                     remember = False  # reported at every sync until it can be honoured
-                elif applier.unsubscribe(address, "unsubscribe by mail (the List-Unsubscribe "
-                                                  "mailto)"):
+                elif applier.unsubscribe(address, "unsubscribe by mail to the "
+                                                  "List-Unsubscribe address"):
                     tally["unsubscribed"] += 1
                 else:
                     tally["already off the list"] += 1
             elif (to_us or (not automatic and _asks_to_leave(message))) and sender:
                 address = readers.address(sender)
                 why = "unsubscribe by mail to the unsubscribe address" if to_us else \
-                    f"asked by mail to unsubscribe ({_asks_to_leave(message)})"
+                    f"asked by mail to unsubscribe: {_asks_to_leave(message)}"
                 if address is None:
                     run.lines.append(Problem(mail.where, 0, 0, f"{sender} asks to unsubscribe "
                                              "but is not a subscriber; nothing changed",
                                              severity="warning").format())
-                    tally["not a subscriber"] += 1
+                    tally["not on the list"] += 1
                 elif applier.unsubscribe(address, why):
                     tally["unsubscribed"] += 1
                 else:
                     tally["already off the list"] += 1
             else:
-                tally["other mail"] += 1
+                tally["other message"] += 1
         if remember:
             _remember(store, "mailbox", mail.key)
     return _tally(source, len(mails), "message", tally)
