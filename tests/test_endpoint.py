@@ -262,3 +262,103 @@ def test_serve_keeps_the_events_private_and_wants_a_long_secret(factory) -> None
     assert (short.code, short.out) == (1, "")
     assert short.err == ("$BRIEFING_EVENTS_SECRET: error: is shorter than 16 characters (use a "
                          "long random value, e.g. from 'openssl rand -hex 32')\n")
+
+
+def raw_exchange(port: int, data: bytes) -> bytes:
+    """Bytes as they are on one connection; the first line of the answer (or what happened)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        answer = b""
+        try:
+            connection.sendall(data)
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            return repr(exc).encode()
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_hostile_requests_never_take_the_server_down(factory) -> None:
+    project = factory(config=TOKEN_CONFIG)
+    token = b"Ab" * 12
+    head = b"POST /u/" + token + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    with endpoint(project) as served:
+        cases = {
+            head + b"Content-Length: abc\r\n\r\n": b"HTTP/1.1 400 Bad Request",
+            head + b"Content-Length: -5\r\n\r\n": b"HTTP/1.1 400 Bad Request",
+            head + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4\r\n"
+                   b"\r\n\xff\xfe\xfd\xfc": b"HTTP/1.1 400 Bad Request",
+            head + b"Content-Type: multipart/form-data\r\nContent-Length: 10\r\n\r\n0123456789":
+                b"HTTP/1.1 400 Bad Request",
+            head + b"Content-Type: multipart/form-data; boundary=\"\r\nContent-Length: 12\r\n"
+                   b"\r\n--\r\n--\r\n\r\n\r\n": b"HTTP/1.1 400 Bad Request",
+            b"GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+            b"Connection: close\r\n\r\n": b"HTTP/1.1 404 Not Found",  # no secret: no /events
+            b"GET /u/%ff%fe%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":
+                b"HTTP/1.1 200 OK",
+            b"FOO /u/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":
+                b"HTTP/1.1 405 Method Not Allowed",
+            b"\x00\x01\x02 garbage\r\n\r\n": b"HTTP/1.0 400 Bad Request",
+            # Chunked: waitress joins the chunks; a one-click body so sent counts.
+            head + b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: "
+                   b"chunked\r\n\r\n1a\r\nList-Unsubscribe=One-Click\r\n0\r\n\r\n":
+                b"HTTP/1.1 200 OK",
+            # Too big: refused; the answer may lose the race with the reset of the socket
+            # that the client is still writing to.
+            head + b"Transfer-Encoding: chunked\r\n\r\n" + (b"1000\r\n" + b"x" * 4096 + b"\r\n")
+            * 2 + b"0\r\n\r\n": (b"HTTP/1.1 413 Request Entity Too Large",
+                                 b"ConnectionResetError(104, 'Connection reset by peer')"),
+        }
+        for data, expected in cases.items():
+            got = raw_exchange(served.port, data)
+            assert got in expected if isinstance(expected, tuple) else got == expected, \
+                data[:80]
+        assert request(served.port, "GET", "/u/x").text == ASK_PAGE  # still serving
+    lines = (project.root / EVENTS).read_text().splitlines()
+    assert [json.loads(line)["token"] for line in lines] == [token.decode()]
+
+
+def test_simultaneous_clicks_are_each_written_whole(factory) -> None:
+    """Four server threads append at once: every line whole, none lost (lock, O_APPEND,
+    fsync)."""
+    from concurrent.futures import ThreadPoolExecutor
+    project = factory(config=TOKEN_CONFIG)
+    tokens = [f"{n:024d}" for n in range(60)]
+    with endpoint(project) as served, ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda t: gmail_one_click(served.port, f"/u/{t}"), tokens))
+    assert {(a.status, a.text) for a in answers} == {(200, DONE_PAGE)}
+    lines = (project.root / EVENTS).read_text().splitlines()
+    assert sorted(json.loads(line)["token"] for line in lines) == tokens
+
+
+def test_the_app_deployed_under_another_wsgi_server(tmp_path) -> None:
+    """make_app() is importable and guards itself (body size, methods) under any WSGI server;
+    here the stdlib's, on 127.0.0.1."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from briefing.subscribers.endpoint import make_app
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    events = tmp_path / "private" / "events.jsonl"
+    server = make_server("127.0.0.1", 0, make_app(events, newsletter="Test Briefing"),
+                         handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_port
+        big = request(port, "POST", "/u/" + "Ef" * 12, b"List-Unsubscribe=One-Click&" +
+                      b"x" * 5000, {"Content-Type": "application/x-www-form-urlencoded"})
+        assert (big.status, big.text) == (413, "request body too large\n")
+        assert gmail_one_click(port, "/u/" + "Ef" * 12).text == DONE_PAGE
+        assert request(port, "DELETE", "/u/" + "Ef" * 12).status == 405
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert json.loads(events.read_text())["token"] == "Ef" * 12
+    assert events.stat().st_mode & 0o777 == 0o600
+    assert events.parent.stat().st_mode & 0o777 == 0o700

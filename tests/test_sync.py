@@ -374,3 +374,39 @@ def test_send_syncs_first_and_refuses_on_a_source_it_cannot_read(factory, tmp_pa
                 r"the source, or remove it from sync: in briefing.yaml; a send goes ahead on a "
                 r"good sync under 24 hours old\)\n", stale.err), stale.err
         assert server.received == []
+
+
+def test_broken_mail_is_counted_never_a_crash(factory, tmp_path) -> None:
+    project = factory(config=TOKEN_CONFIG)
+    assert project.cli("subscribers", "add", "gone@example.net").code == 0
+    report = (b"From: MAILER-DAEMON@example.org\nMessage-ID: <{n}@example.org>\nMIME-Version: 1.0"
+              b"\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n")
+    box = mbox(
+        tmp_path / "broken.mbox",
+        b"\x00\xff\xfe not a message at all \x80\x81\n",
+        b"Subject: =?utf-8?q?=ZZ=broken?=\nFrom: =?x-unknown?b?????=\nMessage-ID: <a@x>\n\nhi\n",
+        # A report without its delivery-status part, then one with no recipient block.
+        report.replace(b"{n}", b"1") + b"--b\nContent-Type: text/plain\n\nbounced\n--b--\n",
+        report.replace(b"{n}", b"2") + b"--b\nContent-Type: message/delivery-status\n\n"
+        b"Reporting-MTA: dns; x\n--b--\n",
+        # A recipient block with nonsense in every field, and an unknown action.
+        report.replace(b"{n}", b"3") + b"--b\nContent-Type: message/delivery-status\n\n"
+        b"Reporting-MTA: dns; x\n\nFinal-Recipient: x400; \xff\xfe\nAction: exploded\n"
+        b"Status: 9.9.9\n--b--\n",
+        # An unterminated multipart and a feedback report with no fields.
+        b"Message-ID: <4@x>\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nabc",
+        b"Message-ID: <5@x>\nContent-Type: multipart/report; report-type=feedback-report; "
+        b"boundary=q\n\n--q\nContent-Type: message/feedback-report\n\n\n--q--\n",
+    )
+    result = sync(project, "--mailbox", str(box))
+    assert result.code == 0, result.err
+    assert result.out == (
+        f"{box} message 4: warning: is a delivery report with no recipient; nothing changed\n"
+        f"{box} message 5: warning: a delivery report with the action 'exploded' for nobody; "
+        "nothing changed\n"
+        f"{box} message 7: warning: a feedback report with no Feedback-Type, not a complaint "
+        "(abuse); nothing changed\n"
+        f"synced mailbox {box}: 7 new messages (1 other feedback report, 2 reports not "
+        "understood, 4 other messages)\n"
+        "sync: no reader changed\n")
+    assert "active       gone@example.net" in project.cli("subscribers", "list").out

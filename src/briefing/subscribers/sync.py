@@ -609,8 +609,9 @@ def _arf(mail: Mail, report: Message, applier: Applier, tally: Counter[str]) -> 
     if address is None:
         address = next((a for a in (readers.address(n) for n in named) if a), None)
     if feedback != "abuse":
-        run.lines.append(Problem(mail.where, 0, 0, f"a '{feedback or 'untyped'}' feedback "
-                                 "report, not a complaint; nothing changed",
+        kind = f"of type '{feedback}'" if feedback else "with no Feedback-Type"
+        run.lines.append(Problem(mail.where, 0, 0, f"a feedback report {kind}, not a "
+                                 "complaint (abuse); nothing changed",
                                  severity="warning").format())
         tally["other feedback report"] += 1
         return
