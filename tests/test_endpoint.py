@@ -362,3 +362,17 @@ def test_the_app_deployed_under_another_wsgi_server(tmp_path) -> None:
     assert json.loads(events.read_text())["token"] == "Ef" * 12
     assert events.stat().st_mode & 0o777 == 0o600
     assert events.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_the_endpoint_host_needs_no_project(tmp_path) -> None:
+    """On a host of its own the endpoint needs no briefing.yaml, no store and no key."""
+    from conftest import ProjectFactory
+    bare = ProjectFactory(tmp_path / "endpoint-host")
+    bare.root.mkdir()
+    with endpoint(bare) as served:
+        assert served.banner[1] == f"events:  {EVENTS} (tokens and times only)"
+        shown = request(served.port, "GET", "/u/" + "Gh" * 12).text
+        assert shown == ASK_PAGE.replace("Test Briefing", "this newsletter")
+        assert gmail_one_click(served.port, "/u/" + "Gh" * 12).text == DONE_PAGE.replace(
+            "Test Briefing", "this newsletter")
+    assert sorted(p.name for p in bare.root.rglob("*")) == [".briefing", "events.jsonl"]

@@ -31,6 +31,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
+from pathlib import Path
 
 from ..content.model import Config
 from ..content.schema import check_events_source
@@ -97,7 +98,7 @@ def _read_events(project: Project, source: Source, config: Config) -> tuple[list
     if "://" in source.value:
         data = _fetch(source.value, config.sync.events_secret_env, source)
     else:
-        path = project.root / source.value
+        path = _local(project, source)
         try:
             if path.stat().st_size > MAX_EVENTS:
                 raise BriefingError(Problem(source.value, 0, 0, f"is over {MAX_EVENTS:,} bytes",
@@ -165,7 +166,7 @@ def _read_mailbox(project: Project, source: Source) -> list[Mail]:
     mailbox is only read, never marked or moved."""
     import mailbox
 
-    path = project.root / source.value
+    path = _local(project, source)
     box: mailbox.Mailbox
     if path.is_dir():
         if not ((path / "cur").is_dir() and (path / "new").is_dir()):
@@ -215,6 +216,11 @@ def _read_mailbox(project: Project, source: Source) -> list[Mail]:
             box.unlock()
         box.close()
     return mails
+
+
+def _local(project: Project, source: Source) -> Path:
+    """A file source: relative to the project, or absolute, `~` meaning the home folder."""
+    return project.root / Path(source.value).expanduser()
 
 
 def _where(source: Source) -> str:
