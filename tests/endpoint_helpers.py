@@ -82,8 +82,7 @@ def gmail_one_click(port: int, path: str) -> Answer:
     """The POST Gmail makes for a List-Unsubscribe-Post header: form-encoded
     List-Unsubscribe=One-Click, no cookies, no authorisation (RFC 8058 §3.2)."""
     return request(port, "POST", path, b"List-Unsubscribe=One-Click",
-                   {"Content-Type": "application/x-www-form-urlencoded",
-                    "User-Agent": "Mozilla/5.0 (compatible; Google-One-Click-Unsubscribe)"})
+                   {"Content-Type": "application/x-www-form-urlencoded"})
 
 
 @dataclass

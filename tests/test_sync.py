@@ -410,3 +410,58 @@ def test_broken_mail_is_counted_never_a_crash(factory, tmp_path) -> None:
         "understood, 4 other messages)\n"
         "sync: no reader changed\n")
     assert "active       gone@example.net" in project.cli("subscribers", "list").out
+
+
+def sent_tokens(project) -> dict[str, str]:
+    """Send the built issue to an aiosmtpd server; each reader's token from their copy."""
+    with Server() as server:
+        result = project.cli("send", "--no-dry-run", "--smtp", server.url, "--insecure",
+                             timeout=120)
+        assert result.code == 0, result.err
+        return {m.rcpt_tos[0]: re.search(rb"/u/([A-Za-z0-9_-]{24})",  # type: ignore[union-attr]
+                                         m.data).group(1).decode() for m in server.received}
+
+
+def test_a_reader_from_briefing_yaml_who_leaves_is_kept_out_by_a_store_row(factory) -> None:
+    project = factory(config=TOKEN_CONFIG)
+    assert project.cli("build").code == 0
+    token = sent_tokens(project)["one@example.org"]
+    project.write(".briefing/events.jsonl",
+                  f'{{"time": "2026-02-16T09:00:00Z", "token": "{token}"}}\n')
+    result = sync(project)
+    assert result.out.splitlines()[0] == (
+        "unsubscribed one@example.org (one-click unsubscribe at 2026-02-16T09:00:00Z)")
+    assert project.cli("subscribers", "export").out == (
+        "address,name,status,source,added_at,status_changed_at,status_reason\n"
+        "one@example.org,,unsubscribed,sync,2026-02-16T09:00:00Z,2026-02-16T09:00:00Z,"
+        "one-click unsubscribe at 2026-02-16T09:00:00Z\n")
+    add_issue(project, "2026-W08", "2026-02-20")
+    assert project.cli("build", "2026-W08").code == 0
+    dry = project.cli("send", "2026-W08", "--smtp", "smtp://127.0.0.1:2525", "--insecure")
+    lines = dry.out.splitlines()
+    assert "recipients: 0:  (0 subscribers in .briefing/state.sqlite3; 1 suppressed left out)" \
+        in lines
+    assert "nothing to send: the list is empty (add readers with 'briefing subscribers add' or " \
+        "'import')" in lines
+
+
+def test_a_click_older_than_a_resubscribe_is_not_applied(factory) -> None:
+    project = factory(config=TOKEN_CONFIG)
+    assert project.cli("subscribers", "add", "two@example.org").code == 0
+    assert project.cli("build").code == 0
+    token = sent_tokens(project)["two@example.org"]
+    project.write(".briefing/events.jsonl",
+                  f'{{"time": "2026-02-16T09:00:00Z", "token": "{token}"}}\n')
+    # Before the click was synced, the reader wrote to ask to stay, and the editor re-added them.
+    assert project.cli("subscribers", "remove", "two@example.org").code == 0
+    assert project.cli("subscribers", "add", "two@example.org", "--resubscribe").code == 0
+    result = sync(project)
+    first = result.out.splitlines()[0]
+    assert re.fullmatch(r"two@example\.org clicked unsubscribe at 2026-02-16T09:00:00Z, before "
+                        r"being resubscribed by the editor \(was unsubscribed\) on "
+                        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; not applied", first), first
+    assert result.out.splitlines()[1:] == [
+        "synced events .briefing/events.jsonl: 1 new event (1 older than a resubscribe)",
+        "sync: no reader changed"]
+    assert project.cli("subscribers", "list", "--status", "active").out.startswith(
+        "active       two@example.org")

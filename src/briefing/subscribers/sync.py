@@ -415,7 +415,18 @@ def _apply_events(events: list[Event], source: Source, applier: Applier) -> str:
                 "was the copy sent with another token key?", severity="warning").format())
             tally["unknown token"] += 1
             continue
-        if applier.unsubscribe(address, f"one-click unsubscribe at {event.time}", event.time):
+        existing = store.get(address)
+        if existing is not None and existing.status == "active" and \
+                existing.status_reason.startswith("resubscribed") and \
+                existing.status_changed_at > event.time:
+            # The editor added them back after this click (they asked to return): the later
+            # wish wins. Both times are UTC ISO 8601, so they compare as text.
+            run.lines.append(f"{existing.address} clicked unsubscribe at {event.time}, before "
+                             f"being {existing.status_reason} on {existing.status_changed_at}"
+                             "; not applied")
+            tally["older than a resubscribe"] += 1
+        elif applier.unsubscribe(address, f"one-click unsubscribe at {event.time}",
+                                 event.time):
             tally["unsubscribed"] += 1
         else:
             tally["already off the list"] += 1
@@ -428,6 +439,7 @@ _TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
             ("complained", "complained"), ("temporary failure", "temporary failures"),
             ("success report", "success reports"),
             ("already off the list", "already off the list"),
+            ("older than a resubscribe", "older than a resubscribe"),
             ("unknown token", "unknown tokens"), ("not on the list", "not on the list"),
             ("other feedback report", "other feedback reports"),
             ("temporary failure with no issue", "temporary failures with no issue"),
