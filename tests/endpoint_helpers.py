@@ -90,6 +90,7 @@ class Endpoint:
     port: int
     banner: list[str]
     process: subprocess.Popen[str]
+    stderr: str = ""  # what it said on stderr, once stopped
 
     @property
     def url(self) -> str:
@@ -116,11 +117,14 @@ def endpoint(project: ProjectFactory, *args: str, env: dict[str, str] | None = N
             raise AssertionError(first + process.communicate(timeout=30)[1])
         banner = [first.rstrip("\n")] + [process.stdout.readline().rstrip("\n")
                                          for _ in range(3)]
-        yield Endpoint(int(match.group(1)), banner, process)
+        served = Endpoint(int(match.group(1)), banner, process)
+        yield served
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
+        if "served" in locals():
+            served.stderr = err
         assert process.returncode == 0, err
         assert out == "endpoint stopped\n", out
         assert "Traceback" not in err, err

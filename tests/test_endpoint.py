@@ -376,3 +376,22 @@ def test_the_endpoint_host_needs_no_project(tmp_path) -> None:
         assert gmail_one_click(served.port, "/u/" + "Gh" * 12).text == DONE_PAGE.replace(
             "Test Briefing", "this newsletter")
     assert sorted(p.name for p in bare.root.rglob("*")) == [".briefing", "events.jsonl"]
+
+
+def test_a_click_that_cannot_be_recorded_is_not_answered_as_done(factory) -> None:
+    """Past 64 MB (here a sparse file) the endpoint refuses to grow the file: 503 and
+    Retry-After, the reason on stderr, and the file as it was."""
+    import os
+    project = factory(config=TOKEN_CONFIG)
+    events = project.root / EVENTS
+    events.parent.mkdir(mode=0o700, parents=True)
+    with open(events, "wb") as handle:
+        handle.truncate(64 * 1024 * 1024 + 1)
+    os.chmod(events, 0o600)
+    with endpoint(project) as served:
+        answer = gmail_one_click(served.port, "/u/" + "Ij" * 12)
+        assert (answer.status, answer.headers["retry-after"]) == (503, "300")
+        assert "<h1>Please try again later</h1>" in answer.text
+    assert events.stat().st_size == 64 * 1024 * 1024 + 1
+    assert served.stderr == (f"briefing endpoint: cannot record an unsubscribe: "
+                             f"{events} is over 67108864 bytes: sync and rotate it\n")

@@ -106,13 +106,19 @@ class EventLog:
                          0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                if os.fstat(fd).st_size > MAX_EVENTS_FILE:
+                start = os.fstat(fd).st_size
+                if start > MAX_EVENTS_FILE:
                     raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and "
                                   "rotate it")
-                written = 0
-                while written < len(line):  # a short write (a full disk) must not pass unseen
-                    written += os.write(fd, line[written:])
-                os.fsync(fd)
+                try:
+                    written = 0
+                    while written < len(line):  # a short write (a full disk) is not success
+                        written += os.write(fd, line[written:])
+                    os.fsync(fd)
+                except OSError:
+                    # Never leave half a line for the next click to be glued to.
+                    os.ftruncate(fd, start)
+                    raise
             finally:
                 os.close(fd)  # closing releases the flock
             self._recorded.add(token)
