@@ -419,7 +419,8 @@ def _progress(total: int) -> Callable[[str | None], None]:
 
 subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                               rich_markup_mode=None, no_args_is_help=True,
-                              help="The reader list: add, remove, list, import, export.")
+                              help="The reader list: add, remove, list, import, export, "
+                                   "sync; and the unsubscribe endpoint (serve).")
 app.add_typer(subscribers_app, name="subscribers")
 
 
@@ -514,6 +515,47 @@ def subscribers_export(file: Annotated[Path | None, typer.Argument(
         typer.echo(text, nl=False)
     else:
         typer.echo(f"exported {n} address{'' if n == 1 else 'es'} -> {file}")
+
+
+@subscribers_app.command("serve")
+def subscribers_serve(
+        host: Annotated[str, typer.Option(
+            "--host", help="Address to listen on; keep 127.0.0.1 behind a proxy.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(
+            "--port", min=0, max=65535, help="Port; 0 picks a free one.")] = 8080,
+        events: Annotated[str | None, typer.Option(
+            "--events", metavar="PATH",
+            help="Where to record the clicks (default: sync.events in briefing.yaml if it is a "
+                 "file, else .briefing/events.jsonl).")] = None) -> None:
+    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
+
+    It records tokens and times only; 'briefing subscribers sync' applies them."""
+    from .subscribers.endpoint import serve_project
+
+    def ready(lines: list[str]) -> None:
+        for line in lines:
+            typer.echo(line)
+
+    serve_project(_project(), host, port, events, ready)
+    typer.echo("endpoint stopped")
+
+
+@subscribers_app.command("sync")
+def subscribers_sync(
+        events: Annotated[str | None, typer.Option(
+            "--events", metavar="PATH_OR_URL",
+            help="The endpoint's events: its file, or the https URL of its /events.")] = None,
+        mailbox: Annotated[str | None, typer.Option(
+            "--mailbox", metavar="PATH",
+            help="An mbox file or Maildir folder: unsubscribe mail, bounces, complaints.")]
+        = None) -> None:
+    """Apply unsubscribes, bounces and complaints to the list, once each.
+
+    Without options, reads the sources under sync: in briefing.yaml (send does this first)."""
+    from .subscribers.sync import sync
+
+    for line in sync(_project(), events, mailbox):
+        typer.echo(line)
 
 
 @app.command()

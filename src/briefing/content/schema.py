@@ -249,8 +249,8 @@ SYNC = Object(name="sync", model=SyncSources,
     "events_secret_env": Key(Text(description="Environment variable holding the bearer secret "
                                               "for an events URL", pattern=r"[A-Z_][A-Z0-9_]*",
                                   max_length=100)),
-    "mailbox": Key(_line("An mbox file or Maildir folder with mail sent to the unsubscribe "
-                         "address (and, later, bounces)", max_length=1000)),
+    "mailbox": Key(_line("An mbox file or Maildir folder: unsubscribe mail, bounces (RFC "
+                         "3464) and complaints (RFC 5965)", max_length=1000)),
 })
 
 UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={

@@ -25,6 +25,7 @@ from ..publish.issues import issue_folder, issue_folder_shown
 from ..render.eml import list_label
 from ..render.issue import render_issue
 from ..subscribers.store import Store, Subscriber, address_key
+from ..subscribers.sync import sync_before_send
 from ..subscribers.tokens import Tokens, load_key
 from .ledger import Ledger
 from .lock import SendLock
@@ -204,6 +205,8 @@ def _size(n: int) -> str:
 
 
 def _listing(addresses: list[str]) -> str:
+    if not addresses:
+        return "none"
     shown = ", ".join(addresses[:SHOWN])
     more = f" and {len(addresses) - SHOWN} more" if len(addresses) > SHOWN else ""
     return f"{len(addresses)}: {shown}{more}"
@@ -354,6 +357,7 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions,
 def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, digest: str,
           transport: Transport, store: Store, lock: SendLock | None) -> Plan:
     shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
+    synced = sync_before_send(project, issue.config, store)  # before the list is read
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
@@ -379,8 +383,8 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
-                unconfirmed=[] if options.force else unsure, notes=list(store.notes),
-                lock=lock)
+                unconfirmed=[] if options.force else unsure,
+                notes=list(store.notes) + synced, lock=lock)
     if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
         plan.copy_for(todo[0].address)
     return plan

@@ -67,8 +67,10 @@ MIGRATIONS: list[str] = [
         succeeded_at TEXT NOT NULL
     );
     """,
-    # 1 -> 2: what came back about an issue's copies (refusals at send, DSNs, complaints), and
-    # a place for small facts such as the last write probe of a send.
+    # 1 -> 2: what came back about an issue's copies (refusals at send, DSNs, complaints); a
+    # place for small facts such as the last write probe of a send; temporary delivery
+    # failures (RFC 3464 DSNs, 4.x.x) per reader and issue, until three issues in a row make a
+    # bounce; and DSNs and abuse reports found by the Message-ID of the copy they quote.
     """
     CREATE TABLE feedback (
         id INTEGER PRIMARY KEY,
@@ -86,6 +88,15 @@ MIGRATIONS: list[str] = [
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    CREATE TABLE sync_transient (
+        address_key TEXT NOT NULL,
+        issue TEXT NOT NULL,
+        status TEXT NOT NULL,                      -- the DSN's status code, e.g. 4.2.2
+        reason TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (address_key, issue)
+    );
+    CREATE INDEX deliveries_message_id ON deliveries (message_id);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
