@@ -95,7 +95,7 @@ def test_a_stale_lock_is_taken_over_and_said_so(ten) -> None:
                           capture_output=True, text=True, check=True)
     pid = int(dead.stdout)
     folder = ten.root / ".briefing"
-    folder.mkdir(mode=0o700)
+    folder.mkdir(mode=0o700, exist_ok=True)
     (folder / "send.lock").write_text(json.dumps(
         {"pid": pid, "issue": "2026-W07", "since": "2026-11-29T08:00:00Z"}) + "\n")
     with Server() as server:
