@@ -132,6 +132,7 @@ class Strong:
 class Link:
     children: tuple[Span, ...]
     url: str
+    title: str = ""  # [text](url "title"): shown by mail clients as the link's tooltip
 
 
 Span = Text | Code | Emphasis | Strong | Link
