@@ -295,3 +295,18 @@ def test_files_that_are_not_read_are_named(factory) -> None:
     ]
     assert project.cli("build").code == 0
     assert "Shouting suffix" in (project.root / "out/2026-W07/digest.txt").read_text()
+
+
+WARNING_CASES = sorted((Path(__file__).parent / "cases" / "warnings").glob("*.yaml"))
+
+
+def test_warning_cases(tmp_path: Path) -> None:
+    """One brief per warning case in tests/cases/warnings/; its .expected file is the whole of
+    stderr of `check`, which still succeeds."""
+    assert WARNING_CASES
+    for case in WARNING_CASES:
+        project = make_project(tmp_path / case.stem, briefs={
+            "industry.yaml": case.read_text(encoding="utf-8"), "ethics.yaml": BRIEF})
+        result = project.cli("check")
+        expected = case.with_suffix(".expected").read_text(encoding="utf-8")
+        assert (result.code, result.err) == (0, expected), case.stem

@@ -12,6 +12,7 @@ RULES: dict[str, str] = {
     "tracking-params": "tracking parameters in a URL (utm_*, fbclid, gclid, ...)",
     "url-shortener": "a link through a URL shortener",
     "insecure-url": "an http:// link where https:// would do",
+    "url-paren": "a URL ending in ')' or ').' with no '(' to match (pasted from Markdown)",
     "placeholder": "a TODO, TK or FIXME left in the text",
     "empty-theme": "a configured theme with no items in the issue",
     "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",

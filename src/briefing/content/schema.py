@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -22,14 +23,41 @@ from .spec import Custom, Date, Key, List, Number, Object, Text
 MAX_URL = 2000
 
 
+# Characters that show nothing, or reorder what is shown, in a URL: a zero-width space in a host
+# or a right-to-left override in a path makes an address that is not what the editor sees
+# (Trojan Source, CVE-2021-42574). Soft hyphen, zero-width and joiner characters, bidi
+# embeddings, overrides and isolates, invisible operators, variation selectors, the BOM, and
+# the Hangul fillers that render as nothing.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+                        "\ufeff\uffa0]")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)>\s]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
 @lru_cache(maxsize=8192)  # a source is usually also linked from its summary: check it once
 def check_url(value: str) -> str:
-    """An absolute http(s) URL with a host, no credentials, no whitespace or control characters."""
+    """An absolute http(s) URL with a host, no credentials, no whitespace, control or
+    invisible characters."""
     if len(value) > MAX_URL:
         raise ValueError(f"is longer than {MAX_URL} characters")
+    pasted = _MARKDOWN_LINK.fullmatch(value.strip())
+    if pasted:
+        raise ValueError(f"is a whole Markdown link ('{value.strip()}'), not an address|"
+                         f"write only the address: {pasted.group(2)}")
+    if re.fullmatch(r"<\S+>", value):
+        raise ValueError(f"is in angle brackets ('{value}')|write only the address: "
+                         f"{value[1:-1]}")
     if re.search(r"[\s\x00-\x1f\x7f]", value):
         raise ValueError("must not contain whitespace or control characters|"
                          "percent-encode spaces as %20")
+    hidden = _INVISIBLE.search(value)
+    if hidden:
+        char = hidden.group()
+        name = unicodedata.name(char, "a format character")
+        raise ValueError(f"contains the invisible character U+{ord(char):04X} ({name}) after "
+                         f"'{value[:hidden.start()][-30:]}'|the address is not what it looks "
+                         "like: type it again or copy it from the browser's address bar")
     if "\\" in value:
         raise ValueError("must not contain a backslash")
     try:
@@ -44,6 +72,19 @@ def check_url(value: str) -> str:
         raise ValueError("must not contain a user name or password (user@host)")
     if not parts.hostname:
         raise ValueError(f"has no host ('{value}')")
+    return value
+
+
+@lru_cache(maxsize=8192)
+def check_link(value: str) -> str:
+    """A URL that readers follow (sources, links in text, the archive, the logo): check_url,
+    and no `{placeholder}` left in it. (unsubscribe.url is not one of these: it is checked
+    by check_unsubscribe_url, which has placeholders of its own.)"""
+    check_url(value)
+    placeholder = _PLACEHOLDER.search(value)
+    if placeholder:
+        raise ValueError(f"still has the placeholder '{placeholder.group()}' in it|"
+                         "replace it with the real address")
     return value
 
 
@@ -104,7 +145,7 @@ def _line(description: str, header: bool = False, max_length: int = 300) -> Text
 
 
 def _url(description: str) -> Custom:
-    return Custom(description=description, convert=check_url, max_length=MAX_URL)
+    return Custom(description=description, convert=check_link, max_length=MAX_URL)
 
 
 def _mailbox(description: str) -> Custom:

@@ -49,7 +49,7 @@ class Project:
 def _load(project: Project, path: Path, problems: Problems) -> Node | None:
     """Load one file, turning its load error into a problem so other files still get checked."""
     try:
-        return load_yaml(path, project.show(path))
+        return load_yaml(path, project.show(path), problems.items)
     except BriefingError as exc:
         problems.extend(exc.problems)
         return None
@@ -307,7 +307,7 @@ def _check_subject(issue: Issue) -> None:
 
 def _inline(text: str, node: Node, problems: Problems) -> tuple[Span, ...]:
     try:
-        return parse_inline(text, schema.check_url)
+        return parse_inline(text, schema.check_link)
     except LinkTargetError as exc:
         message, _, hint = str(exc).partition("|")
         problems.add(node.mark.path, node.mark.line, node.mark.col, message, hint)

@@ -284,6 +284,11 @@ class _Linter:
         if parts.scheme.lower() == "http":
             self.warn(use.where, "insecure-url", "http:// link",
                       "use https:// if the site supports it")
+        fixed = unpasted(use.url)
+        if fixed != use.url:
+            self.warn(use.where, "url-paren",
+                      f"URL ends in '{use.url[len(fixed):]}' with no '(' to match, so the link "
+                      "most likely leads nowhere", f"link to {fixed}")
 
     def placeholders(self) -> None:
         issue = self.issue
@@ -350,6 +355,19 @@ class _Linter:
                           f"'{name}' supplies {n} of the issue's {total} sources "
                           f"({n / total:.0%}; limit {limit:.0%})",
                           "look for other reporting on the same stories")
+
+
+def unpasted(url: str) -> str:
+    """The URL without a ')' or ').' that closes nothing in it: what is left when a link is
+    copied out of Markdown or out of a sentence in brackets (Wikipedia's `Film_(1999)` keeps
+    its balanced brackets)."""
+    fixed = url
+    while True:
+        trimmed = fixed[:-1] if fixed.endswith(").") else fixed
+        if trimmed.endswith(")") and trimmed.count(")") > trimmed.count("("):
+            fixed = trimmed[:-1]
+        else:
+            return fixed
 
 
 def _field_name(name: str) -> str:
