@@ -10,6 +10,7 @@ from conftest import BRIEF, CONFIG, make_project
 
 CASES = Path(__file__).parent / "cases" / "briefs"
 BRIEF_CASES = sorted(p.stem for p in CASES.glob("*.yaml"))
+CONFIG_CASES = sorted(p.stem for p in (CASES.parent / "config").glob("*.yaml"))
 
 
 def assert_fails(result, expected: str) -> None:
@@ -27,6 +28,18 @@ def test_broken_brief(tmp_path: Path, case: str) -> None:
                                                       "ethics.yaml": BRIEF})
     assert_fails(project.cli("check"), expected)
     # build runs the same validation first and writes nothing at all
+    assert_fails(project.cli("build"), expected)
+    assert not (project.root / "out").exists()
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES)
+def test_broken_config(tmp_path: Path, case: str) -> None:
+    """One briefing.yaml per broken-input case; its .expected file is the whole of stderr."""
+    folder = CASES.parent / "config"
+    config = (folder / f"{case}.yaml").read_text(encoding="utf-8")
+    expected = (folder / f"{case}.expected").read_text(encoding="utf-8").rstrip("\n")
+    project = make_project(tmp_path / "news", config=config)
+    assert_fails(project.cli("check"), expected)
     assert_fails(project.cli("build"), expected)
     assert not (project.root / "out").exists()
 

@@ -310,3 +310,28 @@ def test_warning_cases(tmp_path: Path) -> None:
         result = project.cli("check")
         expected = case.with_suffix(".expected").read_text(encoding="utf-8")
         assert (result.code, result.err) == (0, expected), case.stem
+
+
+def test_duplicate_recipients_are_a_warning_not_silently_merged(factory) -> None:
+    config = CONFIG.replace("  - Reader One <one@example.org>\n",
+                            "  - Editors <one@example.org>\n  - Two <two@example.org>\n"
+                            "  - ONE@example.org\n")
+    project = factory(config=config)
+    result = project.cli("check")
+    assert result.code == 0
+    assert result.err == (
+        "briefing.yaml:8:5: warning: recipient ONE@example.org is the same address as Editors "
+        "<one@example.org> (line 6); it gets one copy (remove one of them) "
+        "[duplicate-recipient]\n")
+
+
+def test_a_brief_saved_under_both_extensions_is_a_warning(factory) -> None:
+    project = factory(briefs={"industry.yaml": BRIEF, "ethics.yaml": BRIEF.replace(
+        "example.org/a", "example.org/c"), "industry.yml": BRIEF.replace(
+        "example.org/a", "example.org/b")})
+    result = project.cli("check")
+    assert result.code == 0
+    assert result.err == (
+        "briefs/2026-W07/industry.yml: warning: industry.yaml and industry.yml are both read as "
+        "briefs, so their items appear twice if one is a copy of the other (keep one of them, "
+        "or rename one to say what it adds) [duplicate-brief]\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 
@@ -230,6 +231,36 @@ class Issue:
 
     @property
     def subject(self) -> str:
-        return self.config.subject.format(
-            name=self.config.name, title=self.title, issue=self.id,
-            date=self.date.isoformat())
+        return fill_subject(self.config.subject, {
+            "name": self.config.name, "title": self.title, "issue": self.id,
+            "date": self.date.isoformat()})
+
+
+# The subject template's fields. Not str.format: that reads attributes ({issue.__class__}),
+# indexes, conversions and format specs ({name:>99999999} takes minutes and gigabytes).
+SUBJECT_FIELDS = ("name", "title", "issue", "date")
+_SUBJECT_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def subject_problem(template: str) -> str:
+    """Why a subject template cannot be filled in, or '' when it can: only {name}, {title},
+    {issue} and {date}, with nothing after the name; {{ and }} for the braces themselves."""
+    for match in _SUBJECT_PART.finditer(template):
+        part, field = match.group(), match.group(1)
+        if part in ("{{", "}}"):
+            continue
+        if field is None:
+            return f"has a single '{part}'"
+        if field not in SUBJECT_FIELDS:
+            return f"has '{part}', which is not one of its fields"
+    return ""
+
+
+def fill_subject(template: str, values: dict[str, str]) -> str:
+    """The template with its fields filled in (subject_problem(template) must be '')."""
+    def replace(match: re.Match) -> str:
+        part = match.group()
+        if part in ("{{", "}}"):
+            return part[0]
+        return values.get(match.group(1) or "", part)
+    return _SUBJECT_PART.sub(replace, template)

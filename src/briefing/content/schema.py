@@ -104,6 +104,20 @@ def parse_mailbox(value: str) -> Mailbox:
         name, address = "", value
     else:
         raise ValueError(f"is not a valid address ('{value}')|write it as Name <user@example.org>")
+    if not address.isascii() and "@" in address:
+        # Mail to a non-ASCII address needs SMTPUTF8 (RFC 6531) on every server on the way,
+        # and a header written for it; briefing sends plain ASCII addresses only.
+        local, _, domain = address.rpartition("@")
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        hint = (f"write the domain in its ASCII form: {local}@{ascii_domain}"
+                if local.isascii() and ascii_domain else
+                "use an ASCII address for this reader" + (
+                    f"; the domain's ASCII form is {ascii_domain}" if ascii_domain else ""))
+        raise ValueError(f"'{address}' has non-ASCII characters, which need SMTPUTF8; "
+                         f"briefing sends plain ASCII addresses only|{hint}")
     if not _ADDR.fullmatch(address) or len(address) > 254:
         raise ValueError(f"is not a valid address ('{value}')|write it as Name <user@example.org>")
     return Mailbox(address, name)

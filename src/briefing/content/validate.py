@@ -11,9 +11,9 @@ from pathlib import Path
 from ..errors import BriefingError, Problem, Problems
 from . import schema
 from .dates import day_month_year
-from .load import Map, Node, Scalar, Seq, load_yaml, relative
+from .load import MAX_FILE_BYTES, Map, Node, Scalar, Seq, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
-from .model import Config, Issue, Item, Origin, Section, Span
+from .model import Config, Issue, Item, Origin, Section, Span, subject_problem
 from .references import number_references
 from .spec import ENCODED_WORD, INVALID
 
@@ -22,6 +22,10 @@ BRIEFS_DIR = "briefs"
 ISSUE_FILE = "issue.yaml"
 ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+# Caps per issue (README, Security and limits): five files at the per-file cap, and more items
+# than any email can carry (Gmail clips one at about 100 items).
+MAX_ISSUE_BYTES = 5_000_000
+MAX_ISSUE_ITEMS = 5_000
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,13 @@ def _config_is_consistent(config: Config, node: Node, shown: str, problems: Prob
                          f"theme id '{theme.id}' is listed twice")
             ok = False
         seen.add(theme.id)
-    try:
-        config.subject.format(name="n", title="t", issue="i", date="d")
-    except (KeyError, IndexError, ValueError) as exc:
+    wrong = subject_problem(config.subject)
+    if wrong:
         subject = node.get("subject") if isinstance(node, Map) else None
         mark = subject.mark if subject is not None else node.mark
-        problems.add(shown, mark.line, mark.col, f"'subject' has an unknown placeholder {exc}",
-                     "use {name}, {title}, {issue} or {date}")
+        problems.add(shown, mark.line, mark.col, f"'subject' {wrong}",
+                     "its fields are {name}, {title}, {issue} and {date}, each written just so; "
+                     "write {{ or }} for a brace itself")
         ok = False
     return ok
 
@@ -252,12 +256,32 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     if not files:
         problems.add(f"{BRIEFS_DIR}/{issue_id}", 0, 0, "the issue has no briefs",
                      "add one with 'briefing new THEME'")
-    for path in files:
+    issue_bytes = _size(project.briefs / issue_id / ISSUE_FILE)
+    issue_items = 0
+    for index, path in enumerate(files):
         shown = project.show(path)
         if path.is_symlink() and not _inside(project, path):
             problems.add(shown, 0, 0, "brief is a link that leads outside the project")
             continue
+        # Caps per issue, checked before the file that would pass them is parsed: each file
+        # is capped, but a pile of capped files could still exhaust memory (README, Security).
+        size = _size(path)
+        issue_bytes += size if size <= MAX_FILE_BYTES else 0  # else refused on its own
+        if issue_bytes > MAX_ISSUE_BYTES:
+            problems.add(shown, 0, 0, f"with this file the issue comes to {issue_bytes:,} bytes "
+                                      f"of YAML; the limit per issue is {MAX_ISSUE_BYTES:,}"
+                                      + _unread(files, index),
+                         "move some items to another issue")
+            break
         node = _load(project, path, problems)
+        listed = node.get("items") if isinstance(node, Map) else None
+        issue_items += len(listed.items) if isinstance(listed, Seq) else 0
+        if issue_items > MAX_ISSUE_ITEMS and listed is not None:
+            problems.add(shown, listed.mark.line, listed.mark.col,
+                         f"with this file the issue has {issue_items:,} items; the limit per "
+                         f"issue is {MAX_ISSUE_ITEMS:,}" + _unread(files, index),
+                         "move some items to another issue")
+            break
         if node is None:
             if not any(p.path == shown for p in problems.items):
                 problems.add(shown, 1, 1, "the brief is empty", "it needs 'items'")
@@ -292,6 +316,18 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
                   intro=intro, intro_source=meta.intro)
     _check_subject(issue)
     return issue
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # a missing or unreadable file is reported when it is read
+
+
+def _unread(files: list[Path], index: int) -> str:
+    left = len(files) - index - 1
+    return f" ({left} more brief{'' if left == 1 else 's'} not read)" if left else ""
 
 
 def _check_subject(issue: Issue) -> None:

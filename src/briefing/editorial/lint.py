@@ -165,6 +165,8 @@ class _Linter:
         self.placeholders()
         self.empty_themes()
         self.unread_files()
+        self.twin_briefs()
+        self.recipients()
         self.publishers()
         self.email()
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
@@ -329,6 +331,39 @@ class _Linter:
                       f"this {kind} is not read: only *.yaml and *.yml files in "
                       f"briefs/{self.issue.id}/ are briefs",
                       "rename it to .yaml if it is a brief")
+
+    def twin_briefs(self) -> None:
+        """ethics.yaml next to ethics.yml (or Ethics.YAML): both are read, so a copy saved
+        under the other extension doubles every item."""
+        from ..content.validate import brief_files
+        by_stem: dict[str, list[Path]] = {}
+        for path in brief_files(self.project, self.issue.id):
+            by_stem.setdefault(path.stem.casefold(), []).append(path)
+        for paths in by_stem.values():
+            for later in paths[1:]:
+                self.warn(Origin(self.project.show(later), 0, 0), "duplicate-brief",
+                          f"{paths[0].name} and {later.name} are both read as briefs, so "
+                          "their items appear twice if one is a copy of the other",
+                          "keep one of them, or rename one to say what it adds")
+
+    def recipients(self) -> None:
+        """The same address twice in recipients: mail goes once per address, so the second
+        is not another reader (the send plan merges them)."""
+        config_path = self.project.show(self.project.config_path)
+        lines = [line.casefold() for line in self.files.lines(config_path)]
+        seen: dict[str, str] = {}
+        for mailbox in self.issue.config.recipients:
+            key = mailbox.address.casefold()
+            if key not in seen:
+                seen[key] = str(mailbox)
+                continue
+            found = [n for n, line in enumerate(lines, 1) if key in line]
+            line = found[1] if len(found) > 1 else 0
+            col = (lines[line - 1].find("-") + 3) if line else 0
+            self.warn(Origin(config_path, line, col), "duplicate-recipient",
+                      f"recipient {mailbox} is the same address as {seen[key]} (line "
+                      f"{found[0] if found else '?'}); it gets one copy",
+                      "remove one of them")
 
     def publishers(self) -> None:
         """Citations per publisher (each item counts a source once), against the share limit."""
