@@ -65,6 +65,13 @@ class LintSettings:
     publisher_share: float = 0.5
     words_per_minute: int = 230
     disable: tuple[str, ...] = ()
+    # Links every issue carries ("write to us", the podcast page): never [earlier-url]. An
+    # entry ending in '*' covers every URL that starts with the rest.
+    recurring_urls: tuple[str, ...] = ()
+
+    def recurring(self, url: str) -> bool:
+        return any(url.startswith(entry[:-1]) if entry.endswith("*") else url == entry
+                   for entry in self.recurring_urls)
 
 
 @dataclass(frozen=True)

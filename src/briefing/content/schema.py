@@ -216,6 +216,12 @@ def check_rule(value: str) -> str:
     return value
 
 
+def check_recurring(value: str) -> str:
+    """A URL, or a URL prefix ending in '*'."""
+    check_link(value.removesuffix("*") if value.endswith("*") else value)
+    return value
+
+
 def _lint_rules() -> tuple:
     from .rules import RULES
     return tuple(RULES)
@@ -235,6 +241,11 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
                                   minimum=0, maximum=1)),
     "words_per_minute": Key(Number(description="Reading speed for the estimated reading time "
                                                "(default 230)", minimum=1)),
+    "recurring_urls": Key(List(of=Custom(
+        description="A URL cited in every issue, or a prefix ending in '*'",
+        convert=check_recurring, max_length=MAX_URL),
+        description="Links that recur on purpose (a 'write to us' page): never reported "
+                    "as [earlier-url]")),
     "disable": Key(List(of=Custom(description="A rule id to turn off", convert=check_rule,
                                   max_length=40, examples=_lint_rules()),
                         description="Rule ids to turn off, e.g. [publisher-share]")),

@@ -119,19 +119,19 @@ class Date(Spec):
     def check(self, node: Node, problems: Problems, what: str = "value") -> Any:
         if not isinstance(node, Scalar) or node.kind not in ("date", "text"):
             return _wrong_type(problems, node, what, self)
-        try:
-            return dt.date.fromisoformat(node.text.strip()) if re.fullmatch(
-                r"\d{4}-\d{2}-\d{2}", node.text.strip()) else _raise()
-        except ValueError:
-            return _fail(problems, node, f"{what} '{node.text}' is not a date",
-                         "write it as YYYY-MM-DD")
+        written = node.text.strip()
+        parts = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", written)
+        if parts:
+            from .dates import date_problem
+            wrong = date_problem(*(int(x) for x in parts.groups()))
+            if wrong:
+                return _fail(problems, node, f"{what} {wrong}")
+            return dt.date.fromisoformat(written)
+        return _fail(problems, node, f"{what} '{node.text}' is not a date",
+                     "write it as YYYY-MM-DD")
 
     def json_schema(self) -> dict:
         return {"type": "string", "format": "date", "description": self.description}
-
-
-def _raise() -> Any:
-    raise ValueError
 
 
 @dataclass

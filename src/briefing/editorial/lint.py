@@ -265,6 +265,8 @@ class _Linter:
         cited = earlier_citations(self.project, self.issue.id)
         reported: set[str] = set()
         for use in uses:
+            if self.settings.recurring(use.url):
+                continue
             if use.url in cited and use.url not in reported:
                 reported.add(use.url)
                 self.warn(use.where, "earlier-url", f"link already cited in issue {cited[use.url]}")
@@ -428,14 +430,54 @@ def lint_issue(project, issue: Issue) -> LintResult:
     return LintResult(issue, tuple(_Linter(project, issue).run()), words, minutes)
 
 
+class CheckFailed(BriefingError):
+    """`check` found errors: every problem, then a count line, even for a single error (CI
+    logs under --strict look for the count). `issue` names the issue checked, when known."""
+
+    def __init__(self, problems: list[Problem], issue: str | None) -> None:
+        self.issue = issue
+        super().__init__(problems)
+
+    def report(self) -> str:
+        lines = [p.format() for p in self.problems]
+        errors = [p for p in self.problems if p.severity == "error"]
+        files = len({p.path for p in errors})
+        lines.append(f"{count(len(errors), 'error')} in {count(files, 'file')}")
+        return "\n".join(lines)
+
+
 def check(project, issue_id: str | None = None, strict: bool = False) -> LintResult:
-    """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors."""
-    from ..content.validate import load_issue
-    result = lint_issue(project, load_issue(project, issue_id))
-    if strict and result.problems:
-        from dataclasses import replace
-        raise BriefingError([replace(p, severity="error") for p in result.problems])
+    """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors.
+
+    Without an issue, the latest is checked, and every folder under briefs/ that would never
+    be built (not an issue id, or no date it can have) is an error too: otherwise the newest
+    issue might be the one silently skipped."""
+    from dataclasses import replace
+
+    from ..content.validate import invalid_issue_folders, latest_issue, load_issue
+    folders = invalid_issue_folders(project) if issue_id is None else []
+    try:
+        chosen = issue_id or latest_issue(project)
+    except BriefingError:
+        chosen = None
+    try:
+        result = lint_issue(project, load_issue(project, issue_id))
+    except BriefingError as exc:
+        problems = list(dict.fromkeys([*exc.problems, *folders]))
+        if strict:
+            raise CheckFailed(problems, chosen) from None
+        raise CheckFailed(problems, chosen) if folders else _named(exc, chosen) from None
+    warnings = list(result.problems)
+    if strict:
+        warnings = [replace(p, severity="error") for p in warnings]
+    if folders or (strict and warnings):
+        raise CheckFailed([*folders, *warnings], result.issue.id)
     return result
+
+
+def _named(error: BriefingError, issue: str | None) -> BriefingError:
+    error.issue = issue  # for --format json
+    return error
 
 
 def report_json(result: LintResult | None, error: BriefingError | None = None,
@@ -445,8 +487,8 @@ def report_json(result: LintResult | None, error: BriefingError | None = None,
     if strict:
         from dataclasses import replace
         problems = [replace(p, severity="error") for p in problems]
-    data: dict = {"ok": not any(p.severity == "error" for p in problems), "issue": None,
-                  "summary": None}
+    data: dict = {"ok": not any(p.severity == "error" for p in problems),
+                  "issue": getattr(error, "issue", None), "summary": None}
     if result is not None:
         issue = result.issue
         data["issue"] = issue.id
