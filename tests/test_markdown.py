@@ -184,3 +184,27 @@ def test_a_megabyte_of_nested_markers_checks(tmp_path: Path) -> None:
     project = make_project(tmp_path / "news", briefs={"industry.yaml": brief})
     result = project.cli("check", "--format", "json", timeout=300)
     assert json.loads(result.out)["summary"]["items"] == 200, result.err[:500]
+
+
+def test_chart_labels_wrap_in_the_digest_and_units_sit_right(factory) -> None:
+    """A long stat label wraps under itself within 72 columns; a currency unit goes before
+    the value, a word after it with one space."""
+    brief = BRIEF.replace("    why: It matters.\n", (
+        "    why: It matters.\n    stat:\n"
+        "      - {label: Studios and the largest streaming platforms in China and US, "
+        "value: 1250000, unit: viewers}\n"
+        "      - {label: Budget, value: 12, unit: '£'}\n"
+        "      - {label: Screens, value: 3, unit: ' km '}\n"))
+    project = factory(briefs={"industry.yaml": brief})
+    assert project.cli("build").code == 0
+    digest = (project.root / "out/2026-W07/digest.txt").read_text(encoding="utf-8")
+    start = digest.index("  Studios and the")
+    assert digest[start:].splitlines()[:6] == [
+        "  Studios and the       ██████████████████████████████ 1,250,000 viewers",
+        "  largest streaming",
+        "  platforms in China",
+        "  and US",
+        "  Budget                █ £12",
+        "  Screens               █ 3 km",
+    ]
+    assert max(len(line) for line in digest.splitlines()) <= 72
