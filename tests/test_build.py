@@ -130,7 +130,7 @@ def test_date_from_folder_name(factory) -> None:
 
 def test_theme_defaults_to_file_stem(factory) -> None:
     project = factory(briefs={"ethics.yaml": BRIEF})
-    assert project.cli("build").out.startswith("built 2026-W07 (2026-02-13): 1 items (ethics 1)")
+    assert project.cli("build").out.startswith("built 2026-W07 (2026-02-13): 1 item (ethics 1)")
 
 
 def test_sample_project_builds(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from conftest import BRIEF, CONFIG, make_project
 
 CASES = Path(__file__).parent / "cases" / "briefs"
 BRIEF_CASES = sorted(p.stem for p in CASES.glob("*.yaml"))
+CONFIG_CASES = sorted(p.stem for p in (CASES.parent / "config").glob("*.yaml"))
 
 
 def assert_fails(result, expected: str) -> None:
@@ -27,6 +28,18 @@ def test_broken_brief(tmp_path: Path, case: str) -> None:
                                                       "ethics.yaml": BRIEF})
     assert_fails(project.cli("check"), expected)
     # build runs the same validation first and writes nothing at all
+    assert_fails(project.cli("build"), expected)
+    assert not (project.root / "out").exists()
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES)
+def test_broken_config(tmp_path: Path, case: str) -> None:
+    """One briefing.yaml per broken-input case; its .expected file is the whole of stderr."""
+    folder = CASES.parent / "config"
+    config = (folder / f"{case}.yaml").read_text(encoding="utf-8")
+    expected = (folder / f"{case}.expected").read_text(encoding="utf-8").rstrip("\n")
+    project = make_project(tmp_path / "news", config=config)
+    assert_fails(project.cli("check"), expected)
     assert_fails(project.cli("build"), expected)
     assert not (project.root / "out").exists()
 
@@ -120,3 +133,41 @@ def test_empty_folder_names_both_missing_pieces(tmp_path: Path) -> None:
         "briefs: error: no issues yet; create briefs/<ISSUE>/ with 'briefing new THEME'",
         "2 errors in 2 files",
     ]))
+
+
+@pytest.mark.parametrize("brief, expected", [
+    ("theme: Industry\n" + BRIEF,
+     "briefs/2026-W07/notes.yaml:1:8: error: unknown theme 'Industry'; themes in briefing.yaml: "
+     "industry, ethics (did you mean 'industry'? A brief names its theme by its id)"),
+    ("theme: ETHICS\n" + BRIEF,
+     "briefs/2026-W07/notes.yaml:1:8: error: unknown theme 'ETHICS'; themes in briefing.yaml: "
+     "industry, ethics (did you mean 'ethics'? A brief names its theme by its id)"),
+    (BRIEF,
+     "briefs/2026-W07/notes.yaml:1:1: error: no 'theme:' here, so the theme comes from the "
+     "file name, and 'notes' is not a theme; themes in briefing.yaml: industry, ethics (add "
+     "'theme:' and one of those ids at the top, or rename the file after one)"),
+])
+def test_theme_mistakes(factory, brief: str, expected: str) -> None:
+    project = factory(briefs={"notes.yaml": brief, "industry.yaml": BRIEF.replace(
+        "example.org/a", "example.org/c")})
+    assert_fails(project.cli("check"), expected)
+
+
+def test_theme_from_a_misspelt_file_name(factory) -> None:
+    project = factory(briefs={"industri.yaml": BRIEF})
+    assert_fails(project.cli("check"),
+                 "briefs/2026-W07/industri.yaml:1:1: error: no 'theme:' here, so the theme "
+                 "comes from the file name, and 'industri' is not a theme; themes in "
+                 "briefing.yaml: industry, ethics (add 'theme: industry' at the top, or rename "
+                 "the file industry.yaml)")
+
+
+def test_usage_lines_name_arguments_plainly(tmp_path: Path) -> None:
+    from conftest import run_cli
+    for args, usage in ((("init",), "Usage: briefing init [OPTIONS] DIR"),
+                        (("new",), "Usage: briefing new [OPTIONS] THEME"),
+                        (("archive", "search"),
+                         "Usage: briefing archive search [OPTIONS] TERMS...")):
+        result = run_cli(tmp_path, *args)
+        assert result.code == 2
+        assert result.err.splitlines()[0] == usage.replace("briefing", "python -m briefing", 1)

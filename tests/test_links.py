@@ -1,5 +1,5 @@
 """`briefing links` against a real HTTP server on 127.0.0.1: statuses, redirects, HEAD refused,
-timeouts, politeness per host, and the cache in out/."""
+timeouts, politeness per host, and the private cache in .briefing/."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def test_rerun_uses_the_cache_for_working_links(tmp_path: Path, site: Site) -> N
     first = project.cli("links", "--timeout", "5")
     assert first.code == 1
     assert first.out == "checked 4 links in 2026-W07 (0 from cache): 2 ok, 1 moved, 1 broken\n"
-    cache = json.loads((project.root / "out/.linkcache.json").read_text())
+    cache = json.loads((project.root / ".briefing/cache/links.json").read_text())
     assert sorted(cache["links"]) == sorted(site.base + p for p in ("/ok", "/old", "/nohead"))
     site.log.clear()
     second = project.cli("links", "--timeout", "5")

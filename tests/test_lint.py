@@ -114,7 +114,8 @@ def test_json_reports_validation_errors(factory) -> None:
     project = factory(briefs={"industry.yaml": "items: []\n"})
     result = project.cli("check", "--format", "json")
     assert result.code == 1
-    assert json.loads(result.out) == {"ok": False, "issue": None, "summary": None, "problems": [{
+    assert json.loads(result.out) == {
+        "ok": False, "issue": "2026-W07", "summary": None, "problems": [{
         "path": "briefs/2026-W07/industry.yaml", "line": 1, "col": 8, "severity": "error",
         "rule": None, "message": "'items' needs at least one item", "hint": None}]}
 
@@ -160,7 +161,8 @@ def test_bad_lint_config(factory) -> None:
         "briefing.yaml:18:13: error: 'disable'[1] 'placeholders' is not a lint rule "
         "(did you mean 'placeholder'?)",
         "briefing.yaml:19:3: error: unknown key 'max' (known keys: headline_max_chars, "
-        "summary_max_words, window_days, publisher_share, words_per_minute, disable)",
+        "summary_max_words, window_days, publisher_share, words_per_minute, recurring_urls, "
+        "disable)",
         "3 errors in 1 file",
     ]
 
@@ -295,3 +297,104 @@ def test_files_that_are_not_read_are_named(factory) -> None:
     ]
     assert project.cli("build").code == 0
     assert "Shouting suffix" in (project.root / "out/2026-W07/digest.txt").read_text()
+
+
+WARNING_CASES = sorted((Path(__file__).parent / "cases" / "warnings").glob("*.yaml"))
+
+
+def test_warning_cases(tmp_path: Path) -> None:
+    """One brief per warning case in tests/cases/warnings/; its .expected file is the whole of
+    stderr of `check`, which still succeeds."""
+    assert WARNING_CASES
+    for case in WARNING_CASES:
+        project = make_project(tmp_path / case.stem, briefs={
+            "industry.yaml": case.read_text(encoding="utf-8"), "ethics.yaml": BRIEF})
+        result = project.cli("check")
+        expected = case.with_suffix(".expected").read_text(encoding="utf-8")
+        assert (result.code, result.err) == (0, expected), case.stem
+
+
+def test_duplicate_recipients_are_a_warning_not_silently_merged(factory) -> None:
+    config = CONFIG.replace("  - Reader One <one@example.org>\n",
+                            "  - Editors <one@example.org>\n  - Two <two@example.org>\n"
+                            "  - ONE@example.org\n")
+    project = factory(config=config)
+    result = project.cli("check")
+    assert result.code == 0
+    assert result.err == (
+        "briefing.yaml:8:5: warning: recipient ONE@example.org is the same address as Editors "
+        "<one@example.org> (line 6); it gets one copy (remove one of them) "
+        "[duplicate-recipient]\n")
+
+
+def test_a_brief_saved_under_both_extensions_is_a_warning(factory) -> None:
+    project = factory(briefs={"industry.yaml": BRIEF, "ethics.yaml": BRIEF.replace(
+        "example.org/a", "example.org/c"), "industry.yml": BRIEF.replace(
+        "example.org/a", "example.org/b")})
+    result = project.cli("check")
+    assert result.code == 0
+    assert result.err == (
+        "briefs/2026-W07/industry.yml: warning: industry.yaml and industry.yml are both read as "
+        "briefs, so their items appear twice if one is a copy of the other (keep one of them, "
+        "or rename one to say what it adds) [duplicate-brief]\n")
+
+
+def test_recurring_links_are_not_earlier_urls(tmp_path: Path) -> None:
+    """A 'write to us' link in every issue: allowed by URL, or by a prefix ending in '*'."""
+    config = CONFIG + ("lint:\n  recurring_urls:\n    - https://example.org/b\n"
+                       "    - https://example.org/letters/*\n")
+    project = make_project(tmp_path / "news", config=config)
+    project.write("briefs/2026-W06/issue.yaml", "date: 2026-02-06\n")
+    project.write("briefs/2026-W06/industry.yaml", BRIEF.replace("example.org/a",
+                                                                 "example.org/b").replace(
+        "date: 2026-02-10", "date: 2026-02-05").replace(
+        "[linked source](https://example.org/b)", "[letters](https://example.org/letters/1)"))
+    project.write("briefs/2026-W07/industry.yaml", BRIEF.replace(
+        "[linked source](https://example.org/a)", "[letters](https://example.org/letters/1)"))
+    result = project.cli("check", "2026-W07")
+    assert (result.code, result.err) == (0, "")
+    project.write("briefing.yaml", CONFIG)
+    assert "[earlier-url]" in project.cli("check", "2026-W07").err
+
+
+def test_strict_prints_the_count_even_for_one(factory) -> None:
+    project = factory(briefs={"industry.yaml": BRIEF.replace("First headline", "TODO later"),
+                              "ethics.yaml": BRIEF.replace("example.org/a", "example.org/b")})
+    result = project.cli("check", "--strict")
+    assert result.code == 1
+    assert result.err == (
+        "briefs/2026-W07/industry.yaml:2:15: error: placeholder 'TODO' left in the headline "
+        "[placeholder]\n1 error in 1 file\n")
+
+
+def test_check_without_an_issue_reports_folders_never_built(factory) -> None:
+    project = factory()
+    for name in ("week 49", "2026-w49", "2026-02-30", "2026-W54"):
+        project.write(f"briefs/{name}/industry.yaml", BRIEF)
+    project.write("briefs/.drafts/industry.yaml", BRIEF)  # hidden: the editor's own
+    result = project.cli("check")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "briefs/2026-02-30: error: the folder name is not a date the issue can have: 2026-02-30 "
+        "does not exist: February 2026 has 28 days (rename the folder, or add 'date: "
+        "YYYY-MM-DD' to issue.yaml)",
+        "briefs/2026-W54: error: the folder name is not a date the issue can have: there is no "
+        "week 54 in 2026: it has 53 ISO weeks (rename the folder, or add 'date: YYYY-MM-DD' to "
+        "issue.yaml)",
+        "briefs/2026-w49: error: the folder name is not a date the issue can have: an ISO week "
+        "is written with a capital W: 2026-W49 (rename the folder, or add 'date: YYYY-MM-DD' "
+        "to issue.yaml)",
+        "briefs/week 49: error: not an issue folder: an issue id has only letters, digits, '.', "
+        "'_' and '-' (at most 64), so this folder is never built (rename it, e.g. 2026-W49 or "
+        "2026-12-04)",
+        "4 errors in 4 files",
+    ]
+    # Named, the issue is checked on its own, as before.
+    assert project.cli("check", "2026-W07").code == 0
+
+
+def test_a_date_that_does_not_exist_says_so(factory) -> None:
+    project = factory(issue="title: T\ndate: 2026-11-31\n")
+    result = project.cli("check", "2026-W07")
+    assert result.err == ("briefs/2026-W07/issue.yaml:2:7: error: 'date' 2026-11-31 does not "
+                          "exist: November 2026 has 30 days\n")

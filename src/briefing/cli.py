@@ -22,6 +22,20 @@ if TYPE_CHECKING:
 # Heavy modules (yaml, jinja2, mjml, email) are imported inside commands so `--help` stays fast.
 # rich_markup_mode=None: Click prints usage errors and our BriefingError as plain lines, and
 # --help does not import rich.
+def _plain_usage_metavar(make_metavar):
+    """Typer 0.20+ writes a required argument as {DIR} in usage lines, a notation no manual
+    page or --help elsewhere uses (`briefing init [OPTIONS] {DIR}`): write it as DIR."""
+    def plain(self, ctx, *args, **kwargs):
+        text = make_metavar(self, ctx, *args, **kwargs)
+        if text.startswith("{") and "}" in text:
+            text = text[1:].replace("}", "", 1)
+        return text
+    return plain
+
+
+typer.core.TyperArgument.make_metavar = _plain_usage_metavar(  # type: ignore[method-assign]
+    typer.core.TyperArgument.make_metavar)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Build, check, send and archive a newsletter from YAML briefs.")
@@ -123,7 +137,9 @@ def _report_build(result: BuildResult) -> None:
 
     counts = ", ".join(f"{s.theme.id} {len(s.items)}" for s in result.issue.sections)
     html = result.sizes["email.html"]
-    typer.echo(f"built {result.issue.id} ({result.issue.date}): {len(result.issue.items)} items "
+    from .errors import count
+    typer.echo(f"built {result.issue.id} ({result.issue.date}): "
+               f"{count(len(result.issue.items), 'item')} "
                f"({counts}); email.html {size_text(html)}, digest.txt "
                f"{size_text(result.sizes['digest.txt'])}, message.eml "
                f"{size_text(result.sizes['message.eml'])} -> {result.folder}"
@@ -203,6 +219,7 @@ def archive(ctx: typer.Context) -> None:
 
 @archive_app.command("search")
 def archive_search(terms: Annotated[list[str], typer.Argument(
+        metavar="TERMS...",
         help="Words or quoted phrases; an item must contain all of them.")]) -> None:
     """Print the items of every issue that contain all TERMS (any case, Chinese too).
 
@@ -246,7 +263,8 @@ def init(directory: Annotated[Path, typer.Argument(
 
 
 @app.command()
-def new(theme: Annotated[str, typer.Argument(help="Theme id from briefing.yaml.")],
+def new(theme: Annotated[str, typer.Argument(metavar="THEME",
+                                              help="Theme id from briefing.yaml.")],
         issue: Annotated[str | None, typer.Option(
             "--issue", help="Issue folder under briefs/ (default: this ISO week, e.g. "
                             "2026-W07).")] = None,

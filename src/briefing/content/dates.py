@@ -24,3 +24,16 @@ def long_date(date: dt.date) -> str:
 def short_date(date: dt.date) -> str:
     """'9 Feb 2026', with no-break spaces: a date never wraps across lines."""
     return f"{date.day}\u00a0{_MONTHS[date.month - 1][:3]}\u00a0{date.year}"
+
+
+def date_problem(year: int, month: int, day: int) -> str:
+    """Why year-month-day is not a date, in words ('' when it is one)."""
+    if not 1 <= month <= 12:
+        return f"{year:04}-{month:02}-{day:02} does not exist: there is no month {month}"
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        return (f"{year:04}-{month:02}-{day:02} does not exist: {_MONTHS[month - 1]} {year} "
+                f"has {last} days")
+    return ""

@@ -109,15 +109,24 @@ def read_text(path: Path, display: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def load_yaml(path: Path, display: str) -> Node | None:
+def load_yaml(path: Path, display: str, problems: list[Problem] | None = None) -> Node | None:
     """Parse one YAML document into marked nodes; None for an empty file."""
-    return parse_yaml(read_text(path, display), display)
+    return parse_yaml(read_text(path, display), display, problems)
 
 
-def parse_yaml(text: str, display: str) -> Node | None:
-    """Build nodes from parser events: no aliases, no duplicate keys, bounded depth and size."""
+def parse_yaml(text: str, display: str, problems: list[Problem] | None = None) -> Node | None:
+    """Build nodes from parser events: no aliases, no duplicate keys, bounded depth and size.
+
+    A duplicate key does not stop the parse: it is added to `problems` and its value left
+    out, so the rest of the file is still checked (with no list given, it is raised)."""
+    found: list[Problem] = []
     try:
-        return _parse(text, display, _Loader)
+        root = _parse(text, display, _Loader, found)
+        if problems is None and found:
+            raise BriefingError(found)
+        if problems is not None:
+            problems.extend(found)
+        return root
     except _ParserDepthError as exc:
         # PyYAML 6.0.4's libyaml stops deep flow nesting (~1,000 `[`) with its own "exceeded
         # maximum nesting depth" while it reads ahead, before our event-level check sees level
@@ -135,6 +144,9 @@ def parse_yaml(text: str, display: str) -> Node | None:
         raise BriefingError(Problem(display, where.line, where.col, DEPTH_MESSAGE)) from None
 
 
+_SKIP = object()  # stands for a duplicate key: its value is parsed but not kept
+
+
 class _ParserDepthError(Exception):
     """libyaml's own depth limit, to be located by the pure-Python parser."""
 
@@ -144,7 +156,8 @@ class _ParserDepthError(Exception):
         self.error = error
 
 
-def _parse(text: str, display: str, loader: type) -> Node | None:
+def _parse(text: str, display: str, loader: type, found: list[Problem] | None = None
+           ) -> Node | None:
 
     # Events are typed loosely: PyYAML's stubs declare only the base Event's fields, while each
     # kind carries its own (anchor, tag, value, implicit, style).
@@ -177,10 +190,17 @@ def _parse(text: str, display: str, loader: type) -> Node | None:
                 raise fail(event, "a key must be plain text, not a list or mapping")
             first = top[2].get(node.text)
             if first is not None:  # a dict, not a scan: 50,000 keys must not take minutes
-                raise fail(event, f"duplicate key '{node.text}' (first at line {first}); "
-                                  "YAML would keep only the last")
+                duplicate = fail(event, f"duplicate key '{node.text}' (first at line {first}); "
+                                        "YAML would keep only the last").problems[0]
+                if found is None:
+                    raise BriefingError(duplicate)
+                found.append(duplicate)
+                top[1] = _SKIP  # the value that follows is read, then left out
+                return
             top[2][node.text] = node.mark.line
             top[1] = node
+        elif top[1] is _SKIP:
+            top[1] = None
         else:
             parent.pairs.append((top[1], node))
             top[1] = None
@@ -236,6 +256,9 @@ def _parse(text: str, display: str, loader: type) -> Node | None:
         error = BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}"))
         if m is not None and "maximum nesting depth" in (exc.problem or ""):
             raise _ParserDepthError(m.index, error) from None
+        explained = explain_syntax_error(text, exc)
+        if explained is not None:
+            raise BriefingError(Problem(display, *explained)) from None
         raise error from None
     except yaml.reader.ReaderError as exc:  # a control character: report where it is
         before = text[: exc.position]
@@ -246,6 +269,86 @@ def _parse(text: str, display: str, loader: type) -> Node | None:
     except yaml.YAMLError as exc:
         raise BriefingError(Problem(display, 0, 0, f"YAML error: {_one_line(str(exc))}")) from None
     return root
+
+
+# -- the YAML mistakes editors make, in our words, at the line where they must act -------------
+
+_KEY_VALUE = re.compile(r"^(\s*(?:-\s+)*)([^\s:#'\"-][^:#]*?):[ \t]+(\S.*?)\s*$")
+_MARKDOWN_LINK = re.compile(r"\[[^\]\n]*\]\(\s*<?([^)>\s]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
+def _quoted(value: str) -> str:
+    """A value as a single-quoted YAML scalar, which keeps every character but the quote."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def explain_syntax_error(text: str, exc: yaml.MarkedYAMLError
+                         ) -> tuple[int, int, str, str] | None:
+    """(line, col, message, hint) for a syntax error an editor is likely to have made, or
+    None to report the parser's own words. libyaml names what it expected; the editor needs
+    to know what they typed and how to fix it."""
+    lines = text.split("\n")
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return None
+    at = mark.line  # 0-based
+    problem = exc.problem or ""
+    # A tab in the indentation anywhere up to the error: YAML indents with spaces only.
+    for number, line in enumerate(lines[: at + 1]):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            return (number + 1, indent.index("\t") + 1,
+                    "a tab is used for indentation; YAML indents with spaces only",
+                    "replace the tab with spaces")
+    line = lines[at] if at < len(lines) else ""
+    pair = _KEY_VALUE.match(line)
+    # key: [title](https://...): YAML reads the brackets as a list.
+    link = _MARKDOWN_LINK.fullmatch(pair.group(3)) if pair else None
+    if pair and link:
+        return (at + 1, pair.end(2) + 3,
+                f"'{pair.group(2)}' is a Markdown link, which YAML reads as a list; "
+                "write only the address", f"{pair.group(2)}: {link.group(1)}")
+    # "Blue tickets" arrive in Tokyo: the quotes end the value, the rest is left over.
+    before = line[: mark.column].rstrip()
+    if before.endswith(("'", '"')) and mark.column < len(line):
+        quote = before[-1]
+        opening = before.rfind(quote, 0, len(before) - 1)
+        while opening > 0 and quote == "'" and before[opening - 1] == "'":  # '' is a quote
+            opening = before.rfind(quote, 0, opening - 1)
+        if opening >= 0:
+            rest = line[opening:]
+            if "flow" in (exc.context or ""):  # inside [...] or {...}: up to the separator
+                rest = re.split(r"\s*[,\]}]", rest[len(before) - opening:], maxsplit=1)[0]
+                rest = line[opening: len(before)] + rest
+            value = rest.rstrip()
+            key = line[:opening].strip().lstrip("-[{, ").strip()
+            written = f"{key} {_quoted(value)}" if key.endswith(":") else _quoted(value)
+            return (at + 1, opening + 1,
+                    "text after the closing quote: YAML ends the value at the quote",
+                    f"put the whole value in single quotes: {written}")
+    # Seedance 2.0: the launch: ': ' inside a plain value starts a mapping.
+    if "mapping values are not allowed" in problem and pair:
+        return (at + 1, pair.end(2) + 3,
+                f"the ': ' inside the value of '{pair.group(2)}' makes YAML read a new key",
+                f"put the whole value in quotes: {pair.group(2)}: {_quoted(pair.group(3))}")
+    # A plain value continued on a line indented no further than its key.
+    culprit = exc.context_mark.line if "simple key" in (exc.context or "") and \
+        exc.context_mark is not None else at
+    if culprit < len(lines):
+        current = lines[culprit]
+        stripped = current.strip()
+        previous = next((lines[n] for n in range(culprit - 1, -1, -1) if lines[n].strip()), "")
+        above = _KEY_VALUE.match(previous)
+        if stripped and ":" not in stripped and not stripped.startswith(("-", "#")) and above:
+            key_col = len(above.group(1))
+            spaces = len(current) - len(current.lstrip(" "))
+            if spaces <= key_col:
+                return (culprit + 1, spaces + 1,
+                        f"this line continues '{above.group(2)}' above, but it is not "
+                        f"indented further than '{above.group(2)}', so YAML cannot read it",
+                        f"indent it by at least {key_col + 1} spaces, or join it to the "
+                        "line above")
+    return None
 
 
 def _one_line(text: str) -> str:

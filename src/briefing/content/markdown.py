@@ -1,167 +1,156 @@
-"""A strict parser for the inline Markdown of summaries: *em*, **strong**, `code`, [links](url)."""
+"""Inline Markdown of summaries and the intro, parsed by markdown-it-py into the model's spans."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 
 from .model import Code, Emphasis, Link, Span, Strong, Text
 
-_ESCAPABLE = set("\\`*_[]()#+-.!<>{}|~\"'")
-
-
-class LinkTargetError(ValueError):
-    """A link whose target is not an allowed URL; the message says why."""
-
-
+# Emphasis and strong deeper than this are never real prose, and every renderer walks spans
+# recursively: deeper markers stay literal text (README, Security and limits).
+MAX_DEPTH = 8
+# The characters that can start one of our constructs; text without any is plain text.
 _SPECIAL = re.compile(r"[\\`\[*_]")
 
 
-def parse_inline(source: str, check_url) -> tuple[Span, ...]:
-    """Parse `source` into spans; `check_url(url)` returns the URL or raises ValueError."""
-    if not _SPECIAL.search(source):  # most sentences have no markup at all
-        return (Text(source),) if source else ()
-    spans, _ = _parse(source, 0, None, check_url, 0)
+class LinkTargetError(ValueError):
+    """A link whose target is not an allowed URL, or that has no text; the message says why."""
+
+
+@lru_cache(maxsize=2)
+def _parser(links: bool = True) -> Any:
+    """CommonMark inline rules, our subset only: emphasis, strong, code spans, links and
+    backslash escapes. No raw HTML, images, autolinks, entities or reference links.
+
+    Without `links`, for text with no `](` in it: no inline link can exist there (reference
+    links are off), and a run of unmatched `[` costs the link rule a scan ahead for each."""
+    from markdown_it import MarkdownIt
+
+    class Inline(MarkdownIt):
+        def validateLink(self, url: str) -> bool:
+            # Every link CommonMark finds is checked after parsing, by our URL check with our
+            # messages. markdown-it's own validator may only say no, and a refused target
+            # would then silently stay text: `[x](javascript:alert(1))` must be an error.
+            return True
+
+        def normalizeLink(self, url: str) -> str:
+            # Keep the URL as written: percent-encoding is for whoever sends the request
+            # (`briefing links`, the reader's browser), and the same URL as a source must
+            # stay equal to it.
+            return url
+
+    md = Inline("zero")
+    md.enable(["emphasis", "backticks", "escape", *(["link"] if links else [])])
+    # Escaped characters stay separate tokens (text_special), so `\![a](url)` is told apart
+    # from an image.
+    md.disable("text_join")
+    return md
+
+
+def parse_inline(source: str, check_url: Callable[[str], str]) -> tuple[Span, ...]:
+    """Parse `source` into spans; `check_url(url)` returns the URL or raises ValueError.
+
+    A line break separates paragraphs (a blank line in a folded YAML summary): each is parsed
+    on its own, so emphasis never runs from one paragraph into the next, in the digest or the
+    HTML."""
+    spans: list[Span] = []
+    for index, paragraph in enumerate(source.split("\n")):
+        if index:
+            _append_text(spans, "\n")
+        if not _SPECIAL.search(paragraph):  # most sentences have no markup at all
+            if paragraph:
+                _append_text(spans, paragraph)
+            continue
+        tokens = _parser("](" in paragraph).parseInline(paragraph)[0].children or []
+        for span in _spans(tokens, check_url):
+            if isinstance(span, Text):
+                _append_text(spans, span.text)
+            else:
+                spans.append(span)
     return tuple(spans)
 
 
-def _parse(s: str, i: int, stop: str | None, check_url, depth: int) -> tuple[list[Span], int]:
-    out: list[Span] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            text = "".join(buf)
-            if out and isinstance(out[-1], Text):
-                out[-1] = Text(out[-1].text + text)
-            else:
-                out.append(Text(text))
-            buf.clear()
-
-    n = len(s)
-    while i < n:
-        if stop and s.startswith(stop, i):
-            flush()
-            return out, i
-        special = _SPECIAL.search(s, i)
-        j = special.start() if special else n
-        if stop:
-            k = s.find(stop, i, j)
-            j = k if k >= 0 else j
-        if j > i:  # copy the plain run up to the next marker in one step
-            buf.append(s[i:j])
-            i = j
-            continue
-        c = s[i]
-        if c == "\\" and i + 1 < n and s[i + 1] in _ESCAPABLE:
-            buf.append(s[i + 1])
-            i += 2
-            continue
-        if depth < 8:  # inline nesting beyond this is never real prose; keep it literal
-            if c == "`":
-                end = s.find("`", i + 1)
-                if end > i + 1:
-                    flush()
-                    out.append(Code(s[i + 1:end]))
-                    i = end + 1
-                    continue
-            if c == "[":
-                link = _link(s, i, check_url, depth)
-                if link:
-                    flush()
-                    out.append(link[0])
-                    i = link[1]
-                    continue
-            for marker, kind in (("**", Strong), ("__", Strong), ("*", Emphasis), ("_", Emphasis)):
-                if s.startswith(marker, i) and _opens(s, i, marker):
-                    inner_end = _closing(s, i + len(marker), marker)
-                    if inner_end is not None:
-                        flush()
-                        children, _ = _parse(s[: inner_end], i + len(marker), None,
-                                             check_url, depth + 1)
-                        out.append(kind(tuple(children)))
-                        i = inner_end + len(marker)
-                        break
-            else:
-                buf.append(c)
-                i += 1
-            continue
-        buf.append(c)
-        i += 1
-    flush()
-    return out, i
-
-
-def _opens(s: str, i: int, marker: str) -> bool:
-    after = s[i + len(marker): i + len(marker) + 1]
-    if not after or after.isspace() or after == marker[0]:
-        return False
-    if marker[0] == "_":  # snake_case words keep their underscores
-        before = s[i - 1: i] if i else ""
-        return not (before.isalnum())
-    return True
-
-
-def _closing(s: str, start: int, marker: str) -> int | None:
-    j = start
-    while True:
-        j = s.find(marker, j)
-        if j < 0:
-            return None
-        if s[j - 1] == "\\":
-            j += 1
-            continue
-        # a single * must not be half of a ** (and vice versa)
-        if len(marker) == 1 and s.startswith(marker * 2, j):
-            k = j
-            while k < len(s) and s[k] == marker:
-                k += 1
-            if (k - j) % 2 == 0:
-                j = k
-                continue
-            j = k - 1
-        if j > start and not s[j - 1].isspace():
-            if marker[0] == "_" and s[j + len(marker): j + len(marker) + 1].isalnum():
-                j += len(marker)
-                continue
-            return j
-        j += len(marker)
-
-
-def _link(s: str, i: int, check_url, depth: int):
-    depth_b, j = 0, i
-    while j < len(s):
-        if s[j] == "\\":
-            j += 2
-            continue
-        if s[j] == "[":
-            depth_b += 1
-        elif s[j] == "]":
-            depth_b -= 1
-            if depth_b == 0:
-                break
-        j += 1
+def _append_text(spans: list[Span], text: str) -> None:
+    if spans and isinstance(spans[-1], Text):
+        spans[-1] = Text(spans[-1].text + text)
     else:
-        return None
-    if not s.startswith("(", j + 1):
-        return None
-    k, parens = j + 2, 1
-    while k < len(s) and parens:
-        if s[k] == "(":
-            parens += 1
-        elif s[k] == ")":
-            parens -= 1
-        k += 1
-    if parens:
-        return None
-    label, target = s[i + 1: j], s[j + 2: k - 1].strip()
+        spans.append(Text(text))
+
+
+def _spans(tokens: list, check_url: Callable[[str], str]) -> list[Span]:
+    """markdown-it's flat token list (opening and closing tokens) as nested spans."""
+    # Each open construct: [its children, the opening token, kept as markup text?]
+    stack: list[list[Any]] = [[[], None, False]]
+    depth = 0
+    previous = None
+    for token in tokens:
+        children: list[Span] = stack[-1][0]
+        kind = token.type
+        if kind in ("text", "text_special"):
+            _append_text(children, token.content)
+        elif kind == "code_inline":
+            children.append(Code(token.content))
+        elif kind in ("em_open", "strong_open"):
+            literal = depth >= MAX_DEPTH
+            if literal:
+                _append_text(children, token.markup)
+            else:
+                depth += 1
+            stack.append([[], token, literal])
+        elif kind == "link_open":
+            if previous is not None and previous.type == "text" \
+                    and previous.content.endswith("!"):
+                _refuse_image(token)
+            stack.append([[], token, False])
+        elif kind in ("em_close", "strong_close", "link_close"):
+            inner, opening, literal = stack.pop()
+            parent: list[Span] = stack[-1][0]
+            if literal:
+                for span in inner:
+                    if isinstance(span, Text):
+                        _append_text(parent, span.text)
+                    else:
+                        parent.append(span)
+                _append_text(parent, token.markup)
+                previous = token
+                continue
+            if kind == "link_close":
+                parent.append(_link(tuple(inner), opening, check_url))
+            else:
+                depth -= 1
+                parent.append((Emphasis if kind == "em_close" else Strong)(tuple(inner)))
+            previous = token
+            continue
+        else:  # softbreak and the like cannot occur in one line; keep their text if any
+            _append_text(children, token.content)
+        previous = token
+    return stack[0][0]
+
+
+def _link(children: tuple[Span, ...], opening: Any, check_url: Callable[[str], str]) -> Link:
+    target = str(opening.attrs.get("href", ""))
+    title = str(opening.attrs.get("title", ""))
+    label = plain_text(children)
+    if not label.strip():
+        raise LinkTargetError(f"link ({target}) has no text; write [the source's "
+                              f"title]({target})")
     try:
         url = check_url(target)
     except ValueError as exc:
         raise LinkTargetError(f"link [{label}]({target}): {exc}") from None
-    children, _ = _parse(label, 0, None, check_url, depth + 1)
-    if not children:
-        raise LinkTargetError(f"link ({target}) has no text; write [the source's title]({target})")
-    return Link(tuple(children), url), k
+    return Link(children, url, title)
+
+
+def _refuse_image(opening: Any) -> None:
+    """`![alt](url)` is an image in Markdown; with images off it would silently become a '!'
+    and a link. Say so instead."""
+    target = opening.attrs.get("href", "")
+    raise LinkTargetError(f"images are not allowed in text (![…]({target}))|"
+                              "to link to the picture, write [what it shows](its address) "
+                              "without the '!'")
 
 
 def plain_text(spans: tuple[Span, ...]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 
@@ -64,6 +65,13 @@ class LintSettings:
     publisher_share: float = 0.5
     words_per_minute: int = 230
     disable: tuple[str, ...] = ()
+    # Links every issue carries ("write to us", the podcast page): never [earlier-url]. An
+    # entry ending in '*' covers every URL that starts with the rest.
+    recurring_urls: tuple[str, ...] = ()
+
+    def recurring(self, url: str) -> bool:
+        return any(url.startswith(entry[:-1]) if entry.endswith("*") else url == entry
+                   for entry in self.recurring_urls)
 
 
 # Each reader's unsubscribe token: 18 bytes of an HMAC (144 bits) in unpadded base64url, so
@@ -168,6 +176,7 @@ class Strong:
 class Link:
     children: tuple[Span, ...]
     url: str
+    title: str = ""  # [text](url "title"): shown by mail clients as the link's tooltip
 
 
 Span = Text | Code | Emphasis | Strong | Link
@@ -266,6 +275,36 @@ class Issue:
 
     @property
     def subject(self) -> str:
-        return self.config.subject.format(
-            name=self.config.name, title=self.title, issue=self.id,
-            date=self.date.isoformat())
+        return fill_subject(self.config.subject, {
+            "name": self.config.name, "title": self.title, "issue": self.id,
+            "date": self.date.isoformat()})
+
+
+# The subject template's fields. Not str.format: that reads attributes ({issue.__class__}),
+# indexes, conversions and format specs ({name:>99999999} takes minutes and gigabytes).
+SUBJECT_FIELDS = ("name", "title", "issue", "date")
+_SUBJECT_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def subject_problem(template: str) -> str:
+    """Why a subject template cannot be filled in, or '' when it can: only {name}, {title},
+    {issue} and {date}, with nothing after the name; {{ and }} for the braces themselves."""
+    for match in _SUBJECT_PART.finditer(template):
+        part, field = match.group(), match.group(1)
+        if part in ("{{", "}}"):
+            continue
+        if field is None:
+            return f"has a single '{part}'"
+        if field not in SUBJECT_FIELDS:
+            return f"has '{part}', which is not one of its fields"
+    return ""
+
+
+def fill_subject(template: str, values: dict[str, str]) -> str:
+    """The template with its fields filled in (subject_problem(template) must be '')."""
+    def replace(match: re.Match) -> str:
+        part = match.group()
+        if part in ("{{", "}}"):
+            return part[0]
+        return values.get(match.group(1) or "", part)
+    return _SUBJECT_PART.sub(replace, template)

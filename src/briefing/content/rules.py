@@ -12,10 +12,13 @@ RULES: dict[str, str] = {
     "tracking-params": "tracking parameters in a URL (utm_*, fbclid, gclid, ...)",
     "url-shortener": "a link through a URL shortener",
     "insecure-url": "an http:// link where https:// would do",
+    "url-paren": "a URL ending in ')' or ').' with no '(' to match (pasted from Markdown)",
     "placeholder": "a TODO, TK or FIXME left in the text",
     "empty-theme": "a configured theme with no items in the issue",
     "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",
     "brand-contrast": "a brand colour below WCAG AA contrast (4.5:1) on its background",
     "html-size": "an email over Gmail's 102 KB clip limit",
+    "duplicate-recipient": "the same address listed twice in recipients (it gets one copy)",
+    "duplicate-brief": "two briefs named alike but for the extension (ethics.yaml, ethics.yml)",
     "unread-file": "a file in the issue folder that is not read (not *.yaml or *.yml)",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -23,14 +24,41 @@ from .spec import Custom, Date, Flag, Key, List, Number, Object, Text
 MAX_URL = 2000
 
 
+# Characters that show nothing, or reorder what is shown, in a URL: a zero-width space in a host
+# or a right-to-left override in a path makes an address that is not what the editor sees
+# (Trojan Source, CVE-2021-42574). Soft hyphen, zero-width and joiner characters, bidi
+# embeddings, overrides and isolates, invisible operators, variation selectors, the BOM, and
+# the Hangul fillers that render as nothing.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+                        "\ufeff\uffa0]")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)>\s]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
 @lru_cache(maxsize=8192)  # a source is usually also linked from its summary: check it once
 def check_url(value: str) -> str:
-    """An absolute http(s) URL with a host, no credentials, no whitespace or control characters."""
+    """An absolute http(s) URL with a host, no credentials, no whitespace, control or
+    invisible characters."""
     if len(value) > MAX_URL:
         raise ValueError(f"is longer than {MAX_URL} characters")
+    pasted = _MARKDOWN_LINK.fullmatch(value.strip())
+    if pasted:
+        raise ValueError(f"is a whole Markdown link ('{value.strip()}'), not an address|"
+                         f"write only the address: {pasted.group(2)}")
+    if re.fullmatch(r"<\S+>", value):
+        raise ValueError(f"is in angle brackets ('{value}')|write only the address: "
+                         f"{value[1:-1]}")
     if re.search(r"[\s\x00-\x1f\x7f]", value):
         raise ValueError("must not contain whitespace or control characters|"
                          "percent-encode spaces as %20")
+    hidden = _INVISIBLE.search(value)
+    if hidden:
+        char = hidden.group()
+        name = unicodedata.name(char, "a format character")
+        raise ValueError(f"contains the invisible character U+{ord(char):04X} ({name}) after "
+                         f"'{value[:hidden.start()][-30:]}'|the address is not what it looks "
+                         "like: type it again or copy it from the browser's address bar")
     if "\\" in value:
         raise ValueError("must not contain a backslash")
     try:
@@ -45,6 +73,19 @@ def check_url(value: str) -> str:
         raise ValueError("must not contain a user name or password (user@host)")
     if not parts.hostname:
         raise ValueError(f"has no host ('{value}')")
+    return value
+
+
+@lru_cache(maxsize=8192)
+def check_link(value: str) -> str:
+    """A URL that readers follow (sources, links in text, the archive, the logo): check_url,
+    and no `{placeholder}` left in it. (unsubscribe.url is not one of these: it is checked
+    by check_unsubscribe_url, which has placeholders of its own.)"""
+    check_url(value)
+    placeholder = _PLACEHOLDER.search(value)
+    if placeholder:
+        raise ValueError(f"still has the placeholder '{placeholder.group()}' in it|"
+                         "replace it with the real address")
     return value
 
 
@@ -64,6 +105,20 @@ def parse_mailbox(value: str) -> Mailbox:
         name, address = "", value
     else:
         raise ValueError(f"is not a valid address ('{value}')|write it as Name <user@example.org>")
+    if not address.isascii() and "@" in address:
+        # Mail to a non-ASCII address needs SMTPUTF8 (RFC 6531) on every server on the way,
+        # and a header written for it; briefing sends plain ASCII addresses only.
+        local, _, domain = address.rpartition("@")
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        hint = (f"write the domain in its ASCII form: {local}@{ascii_domain}"
+                if local.isascii() and ascii_domain else
+                "use an ASCII address for this reader" + (
+                    f"; the domain's ASCII form is {ascii_domain}" if ascii_domain else ""))
+        raise ValueError(f"'{address}' has non-ASCII characters, which need SMTPUTF8; "
+                         f"briefing sends plain ASCII addresses only|{hint}")
     if not _ADDR.fullmatch(address) or len(address) > 254:
         raise ValueError(f"is not a valid address ('{value}')|write it as Name <user@example.org>")
     return Mailbox(address, name)
@@ -160,7 +215,7 @@ def _line(description: str, header: bool = False, max_length: int = 300) -> Text
 
 
 def _url(description: str) -> Custom:
-    return Custom(description=description, convert=check_url, max_length=MAX_URL)
+    return Custom(description=description, convert=check_link, max_length=MAX_URL)
 
 
 def _mailbox(description: str) -> Custom:
@@ -217,6 +272,12 @@ def check_rule(value: str) -> str:
     return value
 
 
+def check_recurring(value: str) -> str:
+    """A URL, or a URL prefix ending in '*'."""
+    check_link(value.removesuffix("*") if value.endswith("*") else value)
+    return value
+
+
 def _lint_rules() -> tuple:
     from .rules import RULES
     return tuple(RULES)
@@ -236,6 +297,11 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
                                   minimum=0, maximum=1)),
     "words_per_minute": Key(Number(description="Reading speed for the estimated reading time "
                                                "(default 230)", minimum=1)),
+    "recurring_urls": Key(List(of=Custom(
+        description="A URL cited in every issue, or a prefix ending in '*'",
+        convert=check_recurring, max_length=MAX_URL),
+        description="Links that recur on purpose (a 'write to us' page): never reported "
+                    "as [earlier-url]")),
     "disable": Key(List(of=Custom(description="A rule id to turn off", convert=check_rule,
                                   max_length=40, examples=_lint_rules()),
                         description="Rule ids to turn off, e.g. [publisher-share]")),

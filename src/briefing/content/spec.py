@@ -22,6 +22,8 @@ _NEWLINE = re.compile(r"[\r\n\u2028\u2029\x85]")
 # RFC 2047 encoded words decode to anything, including CR/LF (CVE-2024-6923); header-bound text
 # is written as plain Unicode and encoded by the email package, so an encoded word is never needed.
 ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+# 12,500 or 1 250 000: grouped digits, which YAML reads as text (or splits in { }).
+_GROUPED = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?")
 
 
 class Spec:
@@ -117,19 +119,19 @@ class Date(Spec):
     def check(self, node: Node, problems: Problems, what: str = "value") -> Any:
         if not isinstance(node, Scalar) or node.kind not in ("date", "text"):
             return _wrong_type(problems, node, what, self)
-        try:
-            return dt.date.fromisoformat(node.text.strip()) if re.fullmatch(
-                r"\d{4}-\d{2}-\d{2}", node.text.strip()) else _raise()
-        except ValueError:
-            return _fail(problems, node, f"{what} '{node.text}' is not a date",
-                         "write it as YYYY-MM-DD")
+        written = node.text.strip()
+        parts = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", written)
+        if parts:
+            from .dates import date_problem
+            wrong = date_problem(*(int(x) for x in parts.groups()))
+            if wrong:
+                return _fail(problems, node, f"{what} {wrong}")
+            return dt.date.fromisoformat(written)
+        return _fail(problems, node, f"{what} '{node.text}' is not a date",
+                     "write it as YYYY-MM-DD")
 
     def json_schema(self) -> dict:
         return {"type": "string", "format": "date", "description": self.description}
-
-
-def _raise() -> Any:
-    raise ValueError
 
 
 @dataclass
@@ -142,6 +144,10 @@ class Number(Spec):
         return "a number"
 
     def check(self, node: Node, problems: Problems, what: str = "value") -> Any:
+        if isinstance(node, Scalar) and _GROUPED.fullmatch(node.text.strip()):
+            return _fail(problems, node, f"{what} {node.text.strip()} has a thousands "
+                                         "separator", "write the number without it: "
+                                         f"{re.sub('[, ]', '', node.text.strip())}")
         if not isinstance(node, Scalar) or node.kind != "number":
             return _wrong_type(problems, node, what, self)
         try:
@@ -214,6 +220,32 @@ class List(Spec):
         return schema
 
 
+def _split_numbers(node: Map, problems: Problems) -> set[int]:
+    """`{value: 12,500}`: in a flow mapping each comma ends an entry, leaving keys like '500'
+    with no value. Report what happened, once per number, instead of "unknown key '500'";
+    the indexes of those left-over keys are returned so they are not reported again."""
+    skip: set[int] = set()
+    pairs = node.pairs
+    for index, (name, number) in enumerate(pairs):
+        if not (isinstance(number, Scalar) and number.kind == "number"):
+            continue
+        groups = []
+        for key, value in pairs[index + 1:]:
+            if not (re.fullmatch(r"\d{3}", key.text) and isinstance(value, Scalar)
+                    and value.kind == "null" and not value.text
+                    and key.mark.line == number.mark.line):
+                break
+            groups.append(key.text)
+        if groups:
+            skip.update(range(index + 1, index + 1 + len(groups)))
+            written = ",".join([number.text, *groups])
+            _fail(problems, number,
+                  f"'{name.text}: {written}' is split at the comma: inside {{ }} a comma "
+                  "separates entries", f"write the number without a thousands separator: "
+                                       f"{name.text}: {''.join([number.text, *groups])}")
+    return skip
+
+
 # Friendlier nouns for "needs at least one ..." messages.
 _NOUNS = {"sources": "link", "items": "item", "recipients": "recipient", "themes": "theme"}
 
@@ -247,9 +279,12 @@ class Object(Spec):
         if not isinstance(node, Map):
             return _wrong_type(problems, node, what, self)
         values: dict[str, Any] = {}
-        ok = True
         suggested: set[str] = set()
-        for key, value in node.pairs:
+        skip = _split_numbers(node, problems)
+        ok = not skip
+        for index, (key, value) in enumerate(node.pairs):
+            if index in skip:
+                continue
             if key.text not in self.keys:
                 close = difflib.get_close_matches(key.text, self.keys, n=1, cutoff=0.6)
                 suggested.update(close)

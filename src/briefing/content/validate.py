@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ..errors import BriefingError, Problem, Problems
 from . import schema
-from .dates import day_month_year
-from .load import Map, Node, Scalar, Seq, load_yaml, relative
+from .dates import date_problem, day_month_year
+from .load import MAX_FILE_BYTES, Map, Node, Scalar, Seq, load_yaml, relative
 from .markdown import LinkTargetError, parse_inline
-from .model import Config, Issue, Item, Origin, Section, Span
+from .model import Config, Issue, Item, Origin, Section, Span, subject_problem
 from .references import number_references
 from .spec import ENCODED_WORD, INVALID
 
@@ -26,6 +26,10 @@ ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 RESERVED_IDS = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind",
                           "robots.txt", "favicon.ico", "sitemap.xml"})
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+# Caps per issue (README, Security and limits): five files at the per-file cap, and more items
+# than any email can carry (Gmail clips one at about 100 items).
+MAX_ISSUE_BYTES = 5_000_000
+MAX_ISSUE_ITEMS = 5_000
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class Project:
 def _load(project: Project, path: Path, problems: Problems) -> Node | None:
     """Load one file, turning its load error into a problem so other files still get checked."""
     try:
-        return load_yaml(path, project.show(path))
+        return load_yaml(path, project.show(path), problems.items)
     except BriefingError as exc:
         problems.extend(exc.problems)
         return None
@@ -106,13 +110,13 @@ def _config_is_consistent(config: Config, node: Node, shown: str, problems: Prob
                          f"theme id '{theme.id}' is listed twice")
             ok = False
         seen.add(theme.id)
-    try:
-        config.subject.format(name="n", title="t", issue="i", date="d")
-    except (KeyError, IndexError, ValueError) as exc:
+    wrong = subject_problem(config.subject)
+    if wrong:
         subject = node.get("subject") if isinstance(node, Map) else None
         mark = subject.mark if subject is not None else node.mark
-        problems.add(shown, mark.line, mark.col, f"'subject' has an unknown placeholder {exc}",
-                     "use {name}, {title}, {issue} or {date}")
+        problems.add(shown, mark.line, mark.col, f"'subject' {wrong}",
+                     "its fields are {name}, {title}, {issue} and {date}, each written just so; "
+                     "write {{ or }} for a brace itself")
         ok = False
     return ok
 
@@ -151,6 +155,30 @@ def skipped_folders(project: Project) -> list[tuple[str, str]]:
                   and (reason := id_problem(p.name)) is not None)
 
 
+def invalid_issue_folders(project: Project) -> list[Problem]:
+    """Folders under briefs/ that no command would ever build, each with the reason: a name
+    that is not an issue id ('week 49'), or no date to give the issue (2026-02-30, 2026-w49).
+    Hidden folders are the editor's own business."""
+    if not project.briefs.is_dir():
+        return []
+    out: list[Problem] = []
+    for folder in sorted(project.briefs.iterdir()):
+        name = folder.name
+        if not folder.is_dir() or name.startswith("."):
+            continue
+        if not ISSUE_ID.fullmatch(name):
+            out.append(Problem(f"{BRIEFS_DIR}/{name}", 0, 0,
+                               "not an issue folder: an issue id has only letters, digits, "
+                               "'.', '_' and '-' (at most 64), so this folder is never built",
+                               "rename it, e.g. 2026-W49 or 2026-12-04"))
+            continue
+        found = Problems()
+        _issue_meta(project, name, found)
+        out.extend(p for p in found.items if p.message.startswith(
+            ("the folder name", "the issue has no date")))
+    return out
+
+
 def check_issue_id(project: Project, issue_id: str) -> None:
     """Refuse ids that could leave the project, and ids with no folder (listing those there are)."""
     if not ISSUE_ID.fullmatch(issue_id) or issue_id in (".", ".."):
@@ -174,6 +202,23 @@ def check_issue_id(project: Project, issue_id: str) -> None:
     if not _inside(project, folder):
         raise BriefingError(Problem(f"{BRIEFS_DIR}/{issue_id}", 0, 0,
                                     "issue folder is a link that leads outside the project"))
+
+
+def id_date_problem(issue_id: str) -> str:
+    """Why a folder named like a date or an ISO week has no date ('' when it is not named so,
+    or is fine): 2026-02-30 does not exist, 2026-W54 neither, 2026-w49 wants a capital W."""
+    parts = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", issue_id)
+    if parts:
+        return date_problem(*(int(x) for x in parts.groups()))
+    week = re.fullmatch(r"(\d{4})-([Ww])(\d{2})", issue_id)
+    if week:
+        year, number = int(week.group(1)), int(week.group(3))
+        weeks = dt.date(year, 12, 28).isocalendar()[1]  # 28 December is always in the last week
+        if not 1 <= number <= weeks:
+            return f"there is no week {number} in {year}: it has {weeks} ISO weeks"
+        if week.group(2) == "w":
+            return f"an ISO week is written with a capital W: {year}-W{number:02}"
+    return ""
 
 
 def date_from_id(issue_id: str) -> dt.date | None:
@@ -213,7 +258,12 @@ def _issue_meta(project: Project, issue_id: str, problems: Problems) -> IssueMet
             if checked is not INVALID and isinstance(loaded, Map):
                 values, node = checked, loaded
     date = values.get("date") or date_from_id(issue_id)
-    if date is None:
+    named = id_date_problem(issue_id)
+    if date is None and named and not (node is not None and node.get("date")):
+        problems.add(f"{BRIEFS_DIR}/{issue_id}", 0, 0,
+                     f"the folder name is not a date the issue can have: {named}",
+                     f"rename the folder, or add 'date: YYYY-MM-DD' to {ISSUE_FILE}")
+    elif date is None and not (node is not None and node.get("date")):
         problems.add(shown if path.exists() else f"{BRIEFS_DIR}/{issue_id}", 0, 0,
                      "the issue has no date",
                      f"add 'date: YYYY-MM-DD' to {ISSUE_FILE}, or name the folder "
@@ -292,27 +342,71 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     if not files:
         problems.add(f"{BRIEFS_DIR}/{issue_id}", 0, 0, "the issue has no briefs",
                      "add one with 'briefing new THEME'")
-    for path in files:
+    issue_bytes = _size(project.briefs / issue_id / ISSUE_FILE)
+    issue_items = 0
+    for index, path in enumerate(files):
         shown = project.show(path)
         if path.is_symlink() and not _inside(project, path):
             problems.add(shown, 0, 0, "brief is a link that leads outside the project")
             continue
+        # Caps per issue, checked before the file that would pass them is parsed: each file
+        # is capped, but a pile of capped files could still exhaust memory (README, Security).
+        size = _size(path)
+        issue_bytes += size if size <= MAX_FILE_BYTES else 0  # else refused on its own
+        if issue_bytes > MAX_ISSUE_BYTES:
+            problems.add(shown, 0, 0, f"with this file the issue comes to {issue_bytes:,} bytes "
+                                      f"of YAML; the limit per issue is {MAX_ISSUE_BYTES:,}"
+                                      + _unread(files, index),
+                         "move some items to another issue")
+            break
         node = _load(project, path, problems)
+        listed = node.get("items") if isinstance(node, Map) else None
+        issue_items += len(listed.items) if isinstance(listed, Seq) else 0
+        if issue_items > MAX_ISSUE_ITEMS and listed is not None:
+            problems.add(shown, listed.mark.line, listed.mark.col,
+                         f"with this file the issue has {issue_items:,} items; the limit per "
+                         f"issue is {MAX_ISSUE_ITEMS:,}" + _unread(files, index),
+                         "move some items to another issue")
+            break
         if node is None:
             if not any(p.path == shown for p in problems.items):
                 problems.add(shown, 1, 1, "the brief is empty", "it needs 'items'")
             continue
+        theme_node = node.get("theme") if isinstance(node, Map) else None
+        theme_unknown = False
+        if (config is not None and isinstance(node, Map) and isinstance(theme_node, Scalar)
+                and theme_node.kind == "text"
+                and not re.fullmatch(schema.SLUG, theme_node.text)):
+            # 'Culture' or 'Public opinion': a theme's title, or its id in another case. Say
+            # which theme is meant rather than that the id has capitals in it.
+            meant = _theme_meant(theme_node.text, config, near=False)
+            if meant:
+                problems.add(shown, theme_node.mark.line, theme_node.mark.col,
+                             f"unknown theme '{theme_node.text}'; themes in {CONFIG_FILE}: "
+                             f"{', '.join(t.id for t in config.themes)}",
+                             f"did you mean '{meant}'? A brief names its theme by its id")
+                node = Map([(k, v) for k, v in node.pairs if k.text != "theme"], node.mark)
+                theme_unknown = True
         values = schema.BRIEF.check(node, problems, "brief")
-        if values is INVALID or not isinstance(node, Map):
+        if values is INVALID or not isinstance(node, Map) or theme_unknown:
             continue
         theme_id = values["theme"] or path.stem
         if config is not None and theme_id not in {t.id for t in config.themes}:
             known = ", ".join(t.id for t in config.themes)
-            close = difflib.get_close_matches(theme_id, [t.id for t in config.themes], n=1)
+            meant = _theme_meant(theme_id, config)
             where = node.get("theme") or node
-            problems.add(shown, where.mark.line, where.mark.col,
-                         f"unknown theme '{theme_id}'; themes in {CONFIG_FILE}: {known}",
-                         f"did you mean '{close[0]}'?" if close else "")
+            if values["theme"]:
+                problems.add(shown, where.mark.line, where.mark.col,
+                             f"unknown theme '{theme_id}'; themes in {CONFIG_FILE}: {known}",
+                             f"did you mean '{meant}'?" if meant else "")
+            else:
+                problems.add(shown, where.mark.line, where.mark.col,
+                             f"no 'theme:' here, so the theme comes from the file name, and "
+                             f"'{theme_id}' is not a theme; themes in {CONFIG_FILE}: {known}",
+                             f"add 'theme: {meant}' at the top, or rename the file "
+                             f"{meant}{path.suffix}" if meant else
+                             "add 'theme:' and one of those ids at the top, or rename the file "
+                             "after one")
             continue
         items_node = node.get("items")
         assert isinstance(items_node, Seq)  # BRIEF checked it is a list
@@ -334,6 +428,36 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
     return issue
 
 
+def _theme_meant(written: str, config: Config, near: bool = True) -> str:
+    """The theme id an editor most likely meant: the same id or title in any case, the id
+    behind a title, else a near spelling of an id; '' when none is close."""
+    folded = " ".join(written.casefold().replace("-", " ").replace("_", " ").split())
+    for theme in config.themes:
+        if folded in (theme.id.casefold().replace("-", " "), theme.title.casefold()):
+            return theme.id
+    if not near:
+        return ""
+    ids = [t.id for t in config.themes]
+    close = difflib.get_close_matches(written.casefold(), ids, n=1)
+    if close:
+        return close[0]
+    titles = {t.title.casefold(): t.id for t in config.themes}
+    by_title = difflib.get_close_matches(folded, list(titles), n=1)
+    return titles[by_title[0]] if by_title else ""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # a missing or unreadable file is reported when it is read
+
+
+def _unread(files: list[Path], index: int) -> str:
+    left = len(files) - index - 1
+    return f" ({left} more brief{'' if left == 1 else 's'} not read)" if left else ""
+
+
 def _check_subject(issue: Issue) -> None:
     """Each part was checked, but '{name}{title}' can still join two halves of an encoded word
     that decodes to a line break in the Subject header (CVE-2024-6923)."""
@@ -347,7 +471,7 @@ def _check_subject(issue: Issue) -> None:
 
 def _inline(text: str, node: Node, problems: Problems) -> tuple[Span, ...]:
     try:
-        return parse_inline(text, schema.check_url)
+        return parse_inline(text, schema.check_link)
     except LinkTargetError as exc:
         message, _, hint = str(exc).partition("|")
         problems.add(node.mark.path, node.mark.line, node.mark.col, message, hint)

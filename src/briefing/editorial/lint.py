@@ -165,6 +165,8 @@ class _Linter:
         self.placeholders()
         self.empty_themes()
         self.unread_files()
+        self.twin_briefs()
+        self.recipients()
         self.publishers()
         self.email()
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
@@ -263,6 +265,8 @@ class _Linter:
         cited = earlier_citations(self.project, self.issue.id)
         reported: set[str] = set()
         for use in uses:
+            if self.settings.recurring(use.url):
+                continue
             if use.url in cited and use.url not in reported:
                 reported.add(use.url)
                 self.warn(use.where, "earlier-url", f"link already cited in issue {cited[use.url]}")
@@ -284,6 +288,11 @@ class _Linter:
         if parts.scheme.lower() == "http":
             self.warn(use.where, "insecure-url", "http:// link",
                       "use https:// if the site supports it")
+        fixed = unpasted(use.url)
+        if fixed != use.url:
+            self.warn(use.where, "url-paren",
+                      f"URL ends in '{use.url[len(fixed):]}' with no '(' to match, so the link "
+                      "most likely leads nowhere", f"link to {fixed}")
 
     def placeholders(self) -> None:
         issue = self.issue
@@ -325,6 +334,39 @@ class _Linter:
                       f"briefs/{self.issue.id}/ are briefs",
                       "rename it to .yaml if it is a brief")
 
+    def twin_briefs(self) -> None:
+        """ethics.yaml next to ethics.yml (or Ethics.YAML): both are read, so a copy saved
+        under the other extension doubles every item."""
+        from ..content.validate import brief_files
+        by_stem: dict[str, list[Path]] = {}
+        for path in brief_files(self.project, self.issue.id):
+            by_stem.setdefault(path.stem.casefold(), []).append(path)
+        for paths in by_stem.values():
+            for later in paths[1:]:
+                self.warn(Origin(self.project.show(later), 0, 0), "duplicate-brief",
+                          f"{paths[0].name} and {later.name} are both read as briefs, so "
+                          "their items appear twice if one is a copy of the other",
+                          "keep one of them, or rename one to say what it adds")
+
+    def recipients(self) -> None:
+        """The same address twice in recipients: mail goes once per address, so the second
+        is not another reader (the send plan merges them)."""
+        config_path = self.project.show(self.project.config_path)
+        lines = [line.casefold() for line in self.files.lines(config_path)]
+        seen: dict[str, str] = {}
+        for mailbox in self.issue.config.recipients:
+            key = mailbox.address.casefold()
+            if key not in seen:
+                seen[key] = str(mailbox)
+                continue
+            found = [n for n, line in enumerate(lines, 1) if key in line]
+            line = found[1] if len(found) > 1 else 0
+            col = (lines[line - 1].find("-") + 3) if line else 0
+            self.warn(Origin(config_path, line, col), "duplicate-recipient",
+                      f"recipient {mailbox} is the same address as {seen[key]} (line "
+                      f"{found[0] if found else '?'}); it gets one copy",
+                      "remove one of them")
+
     def publishers(self) -> None:
         """Citations per publisher (each item counts a source once), against the share limit."""
         counts: dict[str, int] = {}
@@ -352,6 +394,19 @@ class _Linter:
                           "look for other reporting on the same stories")
 
 
+def unpasted(url: str) -> str:
+    """The URL without a ')' or ').' that closes nothing in it: what is left when a link is
+    copied out of Markdown or out of a sentence in brackets (Wikipedia's `Film_(1999)` keeps
+    its balanced brackets)."""
+    fixed = url
+    while True:
+        trimmed = fixed[:-1] if fixed.endswith(").") else fixed
+        if trimmed.endswith(")") and trimmed.count(")") > trimmed.count("("):
+            fixed = trimmed[:-1]
+        else:
+            return fixed
+
+
 def _field_name(name: str) -> str:
     """'sources[0].title' -> 'source title'."""
     parts = re.sub(r"\[\d+\]", "", name).split(".")
@@ -375,14 +430,54 @@ def lint_issue(project, issue: Issue) -> LintResult:
     return LintResult(issue, tuple(_Linter(project, issue).run()), words, minutes)
 
 
+class CheckFailed(BriefingError):
+    """`check` found errors: every problem, then a count line, even for a single error (CI
+    logs under --strict look for the count). `issue` names the issue checked, when known."""
+
+    def __init__(self, problems: list[Problem], issue: str | None) -> None:
+        self.issue = issue
+        super().__init__(problems)
+
+    def report(self) -> str:
+        lines = [p.format() for p in self.problems]
+        errors = [p for p in self.problems if p.severity == "error"]
+        files = len({p.path for p in errors})
+        lines.append(f"{count(len(errors), 'error')} in {count(files, 'file')}")
+        return "\n".join(lines)
+
+
 def check(project, issue_id: str | None = None, strict: bool = False) -> LintResult:
-    """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors."""
-    from ..content.validate import load_issue
-    result = lint_issue(project, load_issue(project, issue_id))
-    if strict and result.problems:
-        from dataclasses import replace
-        raise BriefingError([replace(p, severity="error") for p in result.problems])
+    """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors.
+
+    Without an issue, the latest is checked, and every folder under briefs/ that would never
+    be built (not an issue id, or no date it can have) is an error too: otherwise the newest
+    issue might be the one silently skipped."""
+    from dataclasses import replace
+
+    from ..content.validate import invalid_issue_folders, latest_issue, load_issue
+    folders = invalid_issue_folders(project) if issue_id is None else []
+    try:
+        chosen = issue_id or latest_issue(project)
+    except BriefingError:
+        chosen = None
+    try:
+        result = lint_issue(project, load_issue(project, issue_id))
+    except BriefingError as exc:
+        problems = list(dict.fromkeys([*exc.problems, *folders]))
+        if strict:
+            raise CheckFailed(problems, chosen) from None
+        raise CheckFailed(problems, chosen) if folders else _named(exc, chosen) from None
+    warnings = list(result.problems)
+    if strict:
+        warnings = [replace(p, severity="error") for p in warnings]
+    if folders or (strict and warnings):
+        raise CheckFailed([*folders, *warnings], result.issue.id)
     return result
+
+
+def _named(error: BriefingError, issue: str | None) -> BriefingError:
+    error.issue = issue  # for --format json
+    return error
 
 
 def report_json(result: LintResult | None, error: BriefingError | None = None,
@@ -392,8 +487,8 @@ def report_json(result: LintResult | None, error: BriefingError | None = None,
     if strict:
         from dataclasses import replace
         problems = [replace(p, severity="error") for p in problems]
-    data: dict = {"ok": not any(p.severity == "error" for p in problems), "issue": None,
-                  "summary": None}
+    data: dict = {"ok": not any(p.severity == "error" for p in problems),
+                  "issue": getattr(error, "issue", None), "summary": None}
     if result is not None:
         issue = result.issue
         data["issue"] = issue.id

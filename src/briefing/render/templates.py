@@ -44,7 +44,8 @@ def spans_to_html(spans: tuple[Span, ...], link_colour: str | None = None) -> st
         elif isinstance(span, Strong):
             out.append(f"<strong>{spans_to_html(span.children, link_colour)}</strong>")
         elif isinstance(span, Link):
-            out.append(f'<a href="{_escape(span.url)}"{style}>'
+            title = f' title="{_escape(span.title)}"' if span.title else ""
+            out.append(f'<a href="{_escape(span.url)}"{title}{style}>'
                        f"{spans_to_html(span.children, link_colour)}</a>")
     return "".join(out)
 

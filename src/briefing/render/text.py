@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from ..content.dates import day_month_year, long_date
 from ..content.model import Code, Emphasis, Issue, Item, Link, Span, Stat, Strong, Text
 from ..content.references import item_numbers
@@ -40,25 +42,55 @@ def _underline(title: str, char: str) -> list[str]:
 
 
 def stat_lines(stats: tuple[Stat, ...], indent: str = "") -> list[str]:
-    """Labelled text bars scaled to the largest value, with the values printed."""
+    """Labelled text bars scaled to the largest value, with the values printed. A label too
+    long for its column wraps under itself, so no line passes 72 columns."""
     if not stats:
         return []
     top = max(s.value for s in stats) or 1
-    label_width = max(width(s.label) for s in stats)
+    values = [format_value(s) for s in stats]
+    room = WIDTH - width(indent) - 2 - BAR_COLUMNS - 1 - max(width(v) for v in values)
+    column = min(max(width(s.label) for s in stats), max(room, 12))
     lines = []
-    for s in stats:
+    for s, value in zip(stats, values, strict=True):
         bar = "█" * max(1 if s.value > 0 else 0, round(s.value / top * BAR_COLUMNS))
-        pad = " " * (label_width - width(s.label))
-        lines.append(f"{indent}{s.label}{pad}  {bar} {format_value(s)}".rstrip())
+        label = _label_lines(s.label, column)
+        pad = " " * (column - width(label[0]))
+        lines.append(f"{indent}{label[0]}{pad}  {bar} {value}".rstrip())
+        lines.extend(f"{indent}{rest}" for rest in label[1:])
     return lines
 
 
+def _label_lines(label: str, column: int) -> list[str]:
+    """A label wrapped between words to `column`; a single word longer than that is cut (a
+    chart label is at most 60 characters, so this is rare)."""
+    lines: list[str] = []
+    for line in wrap(label, column) or [""]:
+        while width(line) > column:
+            cut = column
+            while width(line[:cut]) > column:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+# Symbols written right after the value with no space; currency symbols (Unicode category Sc)
+# go before it: 69%, 3‰, 21°, £12, $3.5.
+_TIGHT_AFTER = ("%", "‰", "‱", "°", "′", "″")
+
+
 def format_value(stat: Stat) -> str:
-    """'69%', '1,250,000 viewers', '3.5 s': thousands grouped, no float noise, locale-free."""
+    """'69%', '1,250,000 viewers', '3.5 s', '£12': thousands grouped, no float noise,
+    locale-free, one space at most between value and unit."""
     number = stat.value
     value = f"{number:,}" if isinstance(number, int) else f"{number:,.12g}"
-    unit = stat.unit
-    return f"{value}{unit}" if unit in ("%", "‰") or not unit else f"{value} {unit}"
+    unit = " ".join(stat.unit.split())
+    if not unit:
+        return value
+    if all(unicodedata.category(c) == "Sc" for c in unit):
+        return f"{unit}{value}"
+    return f"{value}{unit}" if unit in _TIGHT_AFTER else f"{value} {unit}"
 
 
 def _item(item: Item, numbers: dict[str, int]) -> list[str]:
