@@ -123,6 +123,19 @@ def test_the_private_postfix_leaves_nothing_behind_even_when_a_test_fails() -> N
     assert not mta.root.exists()
 
 
+def test_without_root_or_postfix_the_tests_skip_saying_why(monkeypatch) -> None:
+    import postfix
+
+    monkeypatch.setattr(postfix.os, "geteuid", lambda: 1000)
+    assert postfix.unavailable() == (
+        "needs Debian postfix, installed by .ci/run: it must run as root")
+    with pytest.raises(pytest.skip.Exception, match="it must run as root"):
+        skip_unless_available()
+    monkeypatch.setattr(postfix, "POSTFIX", "/nonexistent/postfix")
+    assert postfix.unavailable() == (
+        "needs Debian postfix, installed by .ci/run: /nonexistent/postfix not found")
+
+
 # --- (a) SMTP to the relay ------------------------------------------------------------------
 
 def test_smtp_into_postfix_relays_each_readers_own_copy(news, relay) -> None:
@@ -253,9 +266,6 @@ def test_the_saved_postfix_dsn_is_one_this_flow_produced() -> None:
 
 # --- the whole flow, once bounce_address and DSN sync land ----------------------------------
 
-W08 = {"issue.yaml": "title: The next issue\ndate: 2026-02-20\n"}
-
-
 @pytest.mark.xfail(strict=True, reason="needs bounce_address and DSN sync (issue 13)")
 def test_bounce_to_suppression_end_to_end(factory, relay) -> None:
     """send -> Postfix accepts -> the sink refuses one address -> Postfix's DSN in the Maildir
@@ -263,8 +273,7 @@ def test_bounce_to_suppression_end_to_end(factory, relay) -> None:
     sink, mta = relay
     sink.behaviour.replies[GONE] = [REFUSAL]
     project = factory(config=LIST + f"bounce_address: {BOUNCE_ADDRESS}\n")
-    for name, text in W08.items():
-        project.write(f"briefs/2026-W08/{name}", text)
+    project.write("briefs/2026-W08/issue.yaml", "title: The next issue\ndate: 2026-02-20\n")
     for name in ("industry.yaml", "ethics.yaml"):
         shutil.copy(project.root / "briefs/2026-W07" / name, project.root / "briefs/2026-W08")
     built = project.cli("build", "2026-W07")
@@ -281,7 +290,6 @@ def test_bounce_to_suppression_end_to_end(factory, relay) -> None:
 
     synced = project.cli("subscribers", "sync", "--mailbox", str(mta.maildir))
     assert synced.code == 0, synced.err
-    assert GONE in synced.out + synced.err
     bounced = project.cli("subscribers", "list", "--status", "bounced")
     assert bounced.code == 0, bounced.err
     assert [line for line in bounced.out.splitlines() if GONE in line], bounced.out
