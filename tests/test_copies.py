@@ -146,7 +146,7 @@ def test_suppressed_addresses_are_never_mailed(factory) -> None:
     assert project.cli("subscribers", "remove", "two@example.org").code == 0  # a yaml reader
     with Server() as server:
         dry = project.cli("send", "--smtp", server.url, "--insecure")
-        assert ("recipients: 1: one@example.org (1 from briefing.yaml; 1 suppressed left out)"
+        assert ("recipients: 1: one@example.org (1 from briefing.yaml; 2 suppressed left out)"
                 ) in dry.out.splitlines(), dry.out
         for extra in ((), ("--force",)):
             refused = project.cli("send", "--smtp", server.url, "--insecure", "--no-dry-run",

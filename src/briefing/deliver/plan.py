@@ -64,7 +64,7 @@ class Audience:
     readers: list[Recipient]
     from_store: int
     from_config: int
-    suppressed: int  # addresses in briefing.yaml or the store that are suppressed
+    suppressed: int  # addresses in the store or briefing.yaml that are never mailed
 
 
 @dataclass
@@ -238,7 +238,9 @@ def audience(issue: Issue, store: Store) -> tuple[Audience, dict[str, Subscriber
             seen.add(key)
             readers.append(Recipient(mailbox.address, True))
             from_config += 1
-    return Audience(readers, from_store, from_config, len(left_out)), suppressed
+    # Every suppressed address is on the list in a sense: it is left out, and counted.
+    return Audience(readers, from_store, from_config, len(set(suppressed) | left_out)), \
+        suppressed
 
 
 def _chosen(to: tuple[str, ...], on_list: set[str],
