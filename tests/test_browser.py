@@ -205,3 +205,20 @@ def test_a_chromium_that_cannot_start_is_explained(project, tmp_path: Path) -> N
     assert result.err == (f"out/2026-W07/preview: error: cannot take screenshots: {broken} did "
                           "not start: error while loading shared libraries: libnss3.so\n")
     assert not (project.root / OUT / "preview").exists()
+
+
+def test_chart_labels_break_between_words_and_a_word_too_long_is_named(tmp_path: Path) -> None:
+    """At 375 px a long label wraps between its words; a single word wider than the label
+    column has to break inside, and `build --screenshots` says so."""
+    brief = BRIEF + """    stat:
+      - {label: People in the United States of America who answered, value: 35, unit: "%"}
+      - {label: Pneumonoultramicroscopicsilicovolcanoconiosissufferers, value: 12, unit: "%"}
+"""
+    project = make_project(tmp_path / "news", briefs={"industry.yaml": brief})
+    result = project.cli("build", "--screenshots", timeout=180)
+    assert result.code == 0, result.err
+    assert result.err.splitlines() == [
+        "out/2026-W07/email.html: warning: at 375 px the chart label "
+        "'Pneumonoultramicroscopicsilicovolcanoconiosissufferers' breaks inside the word "
+        "'Pneumonoultramicroscopicsilicovolcanoconiosissufferers' (shorten the label or the "
+        "word) [preview-label]"]

@@ -377,7 +377,8 @@ def test_stat_is_a_bar_chart_of_table_cells_with_values(factory) -> None:
     project = factory(config=BRANDED, briefs={"industry.yaml": STAT_BRIEF})
     html = build(project)
     assert "<img" not in html.replace('<img alt="Test Briefing logo"', "") and "<svg" not in html
-    rows = re.findall(r'<tr><td width="36%"[^>]*>([^<]+)</td><td><table role="presentation" '
+    rows = re.findall(r'<tr><td class="chart-label" colspan="2"[^>]*>([^<]+)</td></tr>\s*'
+                      r'<tr><td><table role="presentation" '
                       r'width="100%" cellpadding="0" cellspacing="0"><tr>(.*?)</tr></table></td>'
                       r'<td [^>]*><b>([^<]+)</b></td></tr>', html)
     assert [(label, value) for label, _, value in rows] == [

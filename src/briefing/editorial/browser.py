@@ -316,10 +316,24 @@ MEASURE = r"""(() => {
       fontSize: parseFloat(style.fontSize), color: style.color, background: background(el),
       right: box(el).right});
   }
+  // A chart label whose word spans two lines was broken inside the word.
+  const broken = [];
+  for (const cell of document.querySelectorAll('td.chart-label')) {
+    const node = cell.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    const text = node.textContent;
+    for (const match of text.matchAll(/\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (tops.size > 1) { broken.push({label: text.trim(), word: match[0]}); break; }
+    }
+  }
   return {innerWidth: window.innerWidth, scrollWidth: document.documentElement.scrollWidth,
     bodyScrollWidth: document.body.scrollWidth,
     pageBackground: background(document.body.firstElementChild || document.body),
-    headings, links, images, texts};
+    headings, links, images, texts, brokenLabels: broken};
 })()"""
 
 
@@ -379,6 +393,14 @@ def preview_problems(captures: list[Capture], where: str) -> list[Problem]:
             problems.append(Problem(where, 0, 0, f"at {c.view.width} px ({c.view.name}) the "
                                     f"heading '{text[:60]}' is not fully visible",
                                     severity="warning", rule="preview-heading"))
+        if c.view.dark:  # the layout is the same in both palettes: say it once per width
+            continue
+        for broken in c.metrics.get("brokenLabels", []):
+            problems.append(Problem(where, 0, 0, f"at {c.view.width} px the chart label "
+                                    f"'{broken['label'][:60]}' breaks inside the word "
+                                    f"'{broken['word'][:60]}'", severity="warning",
+                                    rule="preview-label",
+                                    hint="shorten the label or the word"))
     return problems
 
 
