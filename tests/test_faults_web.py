@@ -72,6 +72,8 @@ def test_a_damaged_issue_json_is_one_line_for_archive_and_a_warning_elsewhere(
         assert other.code == 0, other.err
         assert "Traceback" not in other.err and "internal error" not in other.err
     assert project.cli("archive", "search", "later").err == warning
+    # said, not silently skipped
+    assert warning.rstrip("\n") in project.cli("check", "2026-W09").err.splitlines()
     # Rebuilding the damaged issue repairs it.
     assert project.cli("build", "2026-W07").code == 0
     assert project.cli("archive").code == 0

@@ -262,7 +262,11 @@ class _Linter:
     def earlier(self, uses: list[_Use]) -> None:
         """Once per URL: cited by an issue dated before this one (the first such issue)."""
         from ..publish.issues import earlier_citations
-        cited = earlier_citations(self.project, self.issue.id)
+        left_out: list[Problem] = []
+        cited = earlier_citations(self.project, self.issue.id, left_out)
+        # A built issue whose issue.json could not be read is said, not silently missing from
+        # the check; a draft that does not validate has its own errors in its own check.
+        self.problems.extend(p for p in left_out if p.path.startswith("out/"))
         reported: set[str] = set()
         for use in uses:
             if self.settings.recurring(use.url):
