@@ -127,7 +127,7 @@ def test_one_click_from_a_delivered_copy_then_sync_and_the_next_issue_skips_the_
     assert lines[:2] == [f"synced events {EVENTS}: 0 new events; 1 seen before",
                          "sync: no reader changed"]
     assert ("recipients: 2: three@example.org, one@example.org (1 subscriber in "
-            ".briefing/state.sqlite3, 1 from briefing.yaml)") in lines
+            ".briefing/state.sqlite3, 1 from briefing.yaml; 1 suppressed left out)") in lines
 
 
 def test_malformed_and_unknown_tokens_get_the_same_answer_and_malformed_ones_are_not_kept(
