@@ -26,7 +26,7 @@ CONFIG = """\
 name: Links Bench
 sender: Bench <bench@example.org>
 recipients: [reader@example.org]
-unsubscribe: {url: "https://example.org/unsubscribe"}
+unsubscribe: {url: "https://example.org/u/{token}"}
 address: 1 Bench Street
 themes: [{id: industry, title: Industry}]
 """

@@ -38,7 +38,7 @@ CONFIG = """\
 name: Markdown Bench
 sender: Bench <bench@example.org>
 recipients: [reader@example.org]
-unsubscribe: {url: "https://example.org/unsubscribe"}
+unsubscribe: {url: "https://example.org/u/{token}"}
 address: 1 Bench Street
 themes: [{id: industry, title: Industry}]
 """
