@@ -42,7 +42,7 @@ def frozen_by(project: Project, issue_id: str, state: str) -> str | None:
     from .subscribers.store import LEGACY_LEDGER, has_deliveries
     if (project.out / issue_id / LEGACY_LEDGER).exists():
         return f"out/{issue_id}/{LEGACY_LEDGER}"
-    if has_deliveries(project.root / state, project.out, issue_id):
+    if has_deliveries(project.root / state, issue_id):
         return state
     return None
 

@@ -25,6 +25,14 @@ class Delivery:
     transport: str
 
 
+@dataclass(frozen=True)
+class LedgerState:
+    accepted: dict[str, Delivery]     # address key -> its (last) accepted copy
+    # Copies handed over without an acceptance: the reader may or may not have them.
+    unconfirmed: dict[str, Delivery]
+    hashes: set[str]                  # the contents (sha256 of message.eml) readers got
+
+
 class Ledger:
     """The deliveries of one issue."""
 
@@ -42,18 +50,13 @@ class Ledger:
             "transport FROM deliveries WHERE issue = ? ORDER BY id", (self.issue_id,))
         return [Delivery(*row) for row in rows]
 
-    def accepted(self) -> dict[str, Delivery]:
-        """address key -> its (last) accepted copy."""
-        return {address_key(d.address): d for d in self.deliveries() if d.state == "accepted"}
-
-    def unconfirmed(self) -> dict[str, Delivery]:
-        """Copies handed over without an acceptance: the reader may or may not have them."""
-        done = self.accepted()
-        return {address_key(d.address): d for d in self.deliveries()
-                if d.state == "attempted" and address_key(d.address) not in done}
-
-    def hashes(self) -> set[str]:
-        return {d.sha256 for d in self.deliveries() if d.state == "accepted"}
+    def state(self) -> LedgerState:
+        """What the ledger says of the issue, from one read of its deliveries."""
+        rows = self.deliveries()
+        accepted = {address_key(d.address): d for d in rows if d.state == "accepted"}
+        unconfirmed = {address_key(d.address): d for d in rows
+                       if d.state == "attempted" and address_key(d.address) not in accepted}
+        return LedgerState(accepted, unconfirmed, {d.sha256 for d in accepted.values()})
 
     def attempt(self, address: str, message_id: str, sha256: str, transport: str) -> int:
         """Record that a copy is about to be handed over; committed before it is."""

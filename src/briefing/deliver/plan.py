@@ -84,6 +84,7 @@ class Plan:
     skipped: list[str]  # already in the ledger, not sent again
     again: list[str]    # already in the ledger, sent again because of --force
     unconfirmed: list[str] = field(default_factory=list)  # may have it: left out
+    delivered: int = 0  # readers the ledger has an accepted copy for
     notes: list[str] = field(default_factory=list)  # what opening the store did
     lock: SendLock | None = None  # held by a real send, from before the ledger is read
 
@@ -151,10 +152,9 @@ class Plan:
         if tests:
             lines.append(f"test send:  {_listing(tests)} not on the list: not recorded in "
                          f"{self.ledger.shown}, so the issue stays editable")
-        delivered = self.ledger.accepted()
-        if delivered:
+        if self.delivered:
             lines.append(f"ledger:     {self.ledger.shown} has "
-                         f"{count(len(delivered), 'recipient')} of this issue")
+                         f"{count(self.delivered, 'recipient')} of this issue")
         if self.skipped:
             lines.append(f"skipped:    {_listing(self.skipped)}: already got this issue "
                          f"(--force sends again)")
@@ -365,8 +365,9 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
     on_list = set() if issue.draft else {address_key(r.address) for r in everyone.readers}
     selected = _chosen(options.to, on_list, suppressed) if options.to else everyone.readers
-    old = ledger.hashes() - {digest}
-    delivered = ledger.accepted()
+    recorded = ledger.state()
+    old = recorded.hashes - {digest}
+    delivered = recorded.accepted
     if old and not options.force:
         raise BriefingError(Problem(
             ledger.shown, 0, 0, f"{MESSAGE} of {issue.id} has changed since it was sent to "
@@ -374,7 +375,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                                 f"(sha256 {', '.join(sorted(h[:12] for h in old))} then, "
                                 f"{digest[:12]} now)",
             "send the changed issue with --force; check the dry run first"))
-    maybe = ledger.unconfirmed()
+    maybe = recorded.unconfirmed
     already = [r.address for r in selected if address_key(r.address) in delivered]
     unsure = [r.address for r in selected if address_key(r.address) in maybe]
     todo = [r for r in selected if options.force or (
@@ -385,7 +386,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
-                unconfirmed=[] if options.force else unsure,
+                unconfirmed=[] if options.force else unsure, delivered=len(delivered),
                 notes=list(store.notes) + synced, lock=lock)
     if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
         plan.copy_for(todo[0].address)

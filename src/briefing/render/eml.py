@@ -89,10 +89,6 @@ def to_mailbox(issue: Issue) -> Mailbox:
     return config.list_address or config.sender
 
 
-def to_header(issue: Issue) -> str:
-    return str(to_mailbox(issue))
-
-
 def issue_datetime(issue: Issue) -> dt.datetime:
     """Midnight UTC of the issue date: from the issue, never from the clock."""
     return dt.datetime.combine(issue.date, dt.time(0, 0), tzinfo=dt.UTC)

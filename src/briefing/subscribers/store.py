@@ -145,18 +145,15 @@ class Store:
         self.lock = threading.RLock()
 
     @classmethod
-    def open(cls, root: Path, relative: str, create: bool = True) -> Store:
+    def open(cls, root: Path, relative: str) -> Store:
         """Open (and on first use create) the store at `relative` inside the project `root`."""
         path = root / relative
         shown = relative
         new = not path.exists()
-        if new and not create:
-            raise FileNotFoundError(path)
-        if create:
-            _private_folder(root, path.parent, shown)
-        elif path.is_symlink() or not path.is_file():
+        if path.is_symlink() or (not new and not path.is_file()):
             raise BriefingError(Problem(shown, 0, 0, "is not a regular file"))
-        if create and os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+        _private_folder(root, path.parent, shown)
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
             raise BriefingError(Problem(shown, 0, 0, "is on a read-only file system, so "
                                         "nothing can be recorded in it",
                                         "make its folder writable again"))
@@ -167,28 +164,20 @@ class Store:
             # threads; every use goes through `transaction()` or `read()`, which serialise.
             db = sqlite3.connect(path, timeout=10.0, isolation_level=None,
                                  check_same_thread=False)
-            if not create:
-                db.execute("PRAGMA query_only = ON")
-            else:
-                if new or path.stat().st_mode & 0o077:
-                    os.chmod(path, 0o600)  # readers' addresses: nobody else may read them
-                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    db.execute("PRAGMA journal_mode = WAL")
-                # A commit survives a crash or kill of briefing at any moment (the WAL is
-                # written before COMMIT returns); only a power failure can lose the last ones.
-                # FULL would fsync every commit: 2.3 ms each here against 36 us, which made a
-                # send twice as slow (two commits per copy). The WAL is checkpointed (synced)
-                # at the end of every send.
-                db.execute("PRAGMA synchronous = NORMAL")
+            if new or path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)  # readers' addresses: nobody else may read them
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            # A commit survives a crash or kill of briefing at any moment (the WAL is written
+            # before COMMIT returns); only a power failure can lose the last ones. FULL would
+            # fsync every commit: 2.3 ms each here against 36 us, which made a send twice as
+            # slow (two commits per copy). The WAL is checkpointed (synced) at the end of every
+            # send.
+            db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             store = cls(db, path, shown)
-            if create:
-                store._migrate()
-                store.notes = move_legacy_ledgers(store, root / "out")
-            elif db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                raise BriefingError(Problem(shown, 0, 0, "was made by another version of "
-                                            "briefing", "run 'briefing subscribers list' to "
-                                            "bring it up to date"))
+            store._migrate()
+            store.notes = move_legacy_ledgers(store, root / "out")
             return store
         except sqlite3.DatabaseError as exc:
             raise BriefingError(Problem(shown, 0, 0, f"cannot open the subscriber store: {exc}",
@@ -336,10 +325,8 @@ def _private_folder(root: Path, folder: Path, shown: str) -> None:
     private_folder(folder)
 
 
-def has_deliveries(store_file: Path, out: Path, issue_id: str) -> bool:
-    """Whether any copy of the issue was handed over (read only: no store is created)."""
-    if (out / issue_id / LEGACY_LEDGER).exists():  # not moved into the store yet
-        return True
+def has_deliveries(store_file: Path, issue_id: str) -> bool:
+    """Whether the store records a copy of the issue (read only: no store is created)."""
     if not store_file.is_file():
         return False
     import sqlite3

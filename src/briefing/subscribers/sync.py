@@ -532,9 +532,11 @@ def _reader_of_copy(original: Message | None, readers: Readers) -> tuple[str | N
     found = readers.copy(message_id) if message_id else None
     if found:
         return found[0], issue
-    for match in re.finditer(r"/u/([A-Za-z0-9_-]{24})\b|\+([A-Za-z0-9_-]{24})@",
+    # Any token-shaped run in the quoted List-Unsubscribe, wherever briefing.yaml's URL or
+    # mailto puts {token}: only a real reader's token maps to an address.
+    for match in re.finditer(rf"(?<![A-Za-z0-9_-])({TOKEN.pattern})(?![A-Za-z0-9_-])",
                              original.get("List-Unsubscribe") or ""):
-        address = readers.by_token(match.group(1) or match.group(2))
+        address = readers.by_token(match.group(1))
         if address:
             return address, issue
     return None, issue
@@ -674,7 +676,7 @@ class MailtoRule:
         local, _, domain = address.rpartition("@")
         if "{token}" in local:
             before, _, after = local.partition("{token}")
-            return cls(re.compile(re.escape(before) + r"([A-Za-z0-9_-]{24})" + re.escape(after)
+            return cls(re.compile(re.escape(before) + f"({TOKEN.pattern})" + re.escape(after)
                                   + "@" + re.escape(domain), re.I), "")
         return cls(None, address_key(address))
 

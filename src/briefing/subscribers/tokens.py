@@ -73,10 +73,6 @@ class Tokens:
                        + address.strip().lower().encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:18]).decode("ascii")
 
-    def reverse(self, addresses: list[str]) -> dict[str, str]:
-        """token -> address for every address given (a key of the map it cannot invert)."""
-        return {self.token(a): a for a in addresses}
-
 
 def well_formed(token: str) -> bool:
     return bool(TOKEN.fullmatch(token))
