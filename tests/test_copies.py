@@ -285,3 +285,28 @@ def test_placeholders_left_stop_a_send_to_the_list(factory) -> None:
         assert server.received == []
         test = sent_to(project, server, "--to", "me@example.net")
         assert test.code == 0, test.err
+
+
+def test_a_token_key_that_is_too_short_or_readable_by_others_is_refused(factory) -> None:
+    project = factory(config=LIST)
+    assert project.cli("build").code == 0
+    short = project.cli("send", "--smtp", "smtp://127.0.0.1:9", "--insecure",
+                        env={"BRIEFING_TOKEN_KEY": "short"})
+    assert (short.code, short.err) == (1, (
+        "$BRIEFING_TOKEN_KEY: error: is shorter than 32 characters (use 64 random hex digits, "
+        "e.g. from 'openssl rand -hex 32')\n"))
+    assert project.cli("send", "--smtp", "smtp://127.0.0.1:9", "--insecure").code == 0
+    key = project.root / ".briefing" / "token.key"
+    key.chmod(0o644)
+    readable = project.cli("send", "--smtp", "smtp://127.0.0.1:9", "--insecure")
+    assert (readable.code, readable.err) == (1, (
+        ".briefing/token.key: error: can be read by others (mode 644) (chmod 600 "
+        ".briefing/token.key)\n"))
+
+
+def test_connections_out_of_range_is_a_usage_error(factory) -> None:
+    project = factory(config=LIST)
+    result = project.cli("send", "--smtp", "smtp://127.0.0.1:9", "--connections", "0")
+    assert result.code == 2
+    assert result.err.endswith("Error: Invalid value for '--connections': 0 is not in the "
+                               "range 1<=x<=32.\n"), result.err

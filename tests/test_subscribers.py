@@ -219,3 +219,18 @@ def test_state_setting_moves_the_store_but_never_under_out(factory) -> None:
     assert (result.code, result.err) == (1, (
         "briefing.yaml:16:8: error: 'state' must not be under out/, which is published as is "
         "(keep it in .briefing/, which is private)\n"))
+
+
+def test_a_name_column_needs_the_email_column(project) -> None:
+    shutil.copy(DATA / "any-layout.csv", project.root / "any-layout.csv")
+    result = project.cli("subscribers", "import", "any-layout.csv", "--name-column", "Full name")
+    assert result.code == 2
+    assert result.err.endswith("Error: Invalid value for '--name-column': needs "
+                               "--email-column too\n"), result.err
+
+
+def test_a_store_that_is_not_a_regular_file_is_refused(project) -> None:
+    (project.root / ".briefing" / "state.sqlite3").mkdir(parents=True)
+    result = project.cli("subscribers", "list")
+    assert (result.code, result.err) == (1, ".briefing/state.sqlite3: error: is not a regular "
+                                            "file\n")
