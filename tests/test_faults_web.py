@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,44 @@ def test_litter_of_a_killed_build_is_cleaned_by_the_next(project) -> None:
     result = project.cli("build")
     assert result.code == 0, result.err
     assert [p for p in (project.root / "out").rglob(".briefing-tmp-*")] == []
+
+
+def test_litter_of_a_killed_build_not_yet_reaped_is_cleaned(project) -> None:
+    """A build killed while its parent has not waited for it yet is a zombie: its pid is still
+    taken, but it will never write again, so its temporary files are litter."""
+    assert project.cli("build").code == 0
+    project.write("briefs/2026-W07/industry.yaml", BRIEF.replace("First headline", "New"))
+    killed = subprocess.Popen([sys.executable, "-c", KILLING_CLI, "3", "build"],
+                              cwd=project.root, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        stat = Path(f"/proc/{killed.pid}/stat")
+        deadline = time.monotonic() + 60
+        while stat.read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":  # not reaped: no wait()
+            assert time.monotonic() < deadline, "the build was not killed"
+            time.sleep(0.05)
+        assert list((project.root / "out").rglob(f".briefing-tmp-{killed.pid}-*"))
+        result = project.cli("build")
+        assert result.code == 0, result.err
+        assert list((project.root / "out").rglob(".briefing-tmp-*")) == []
+    finally:
+        killed.wait()
+
+
+def test_litter_under_a_reused_pid_is_cleaned_and_a_live_writers_files_kept(project) -> None:
+    """Pids are reused: a temp file whose pid now belongs to another process (one that started
+    later) is litter; one whose pid and start time match a running process is not."""
+    assert project.cli("build").code == 0
+    out = project.root / "out"
+    me = os.getpid()
+    start = Path(f"/proc/{me}/stat").read_bytes().rsplit(b")", 1)[1].split()[19].decode()
+    reused = out / f".briefing-tmp-{me}-{int(start) - 1}-abc123"
+    running = out / f".briefing-tmp-{me}-{start}-def456"
+    reused.write_bytes(b"left by a killed build whose pid was given to this process")
+    running.write_bytes(b"being written by this process right now")
+    assert project.cli("build").code == 0
+    assert not reused.exists()
+    assert running.exists()
 
 
 def _mount_tmpfs(folder: Path, size: str) -> bool:

@@ -1,7 +1,7 @@
 """The package's layout shows its architecture: imports point one way, left to right.
 
     cli -> pipeline -> deliver -> subscribers -> editorial -> publish -> render -> content
-        -> errors      (and __main__ -> cli)
+        -> files -> errors      (and __main__ -> cli)
 
 A module may import from its own folder and from folders to its right, never from one to its
 left. Every import counts, those inside functions too (lazy imports keep start-up fast, they do
@@ -16,7 +16,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "briefing"
 # Left to right: each layer may use only itself and the layers after it.
 LAYERS = ["__main__", "cli", "pipeline", "deliver", "subscribers", "editorial", "publish",
-          "render", "content", "errors"]
+          "render", "content", "files", "errors"]
 TOP_LEVEL = {"__init__"}  # the package itself (its version) may be read by anyone
 
 

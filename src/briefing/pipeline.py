@@ -104,8 +104,8 @@ def _remove_stale_draft(project: Project, issue_id: str) -> None:
 
 
 def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
+    from .files import private_folder, write_files
     from .publish.issues import issue_folder_shown, output_root
-    from .publish.write import private_folder, write_files
 
     issue = load_issue(project, issue_id)
     _check_draft(project, issue)
@@ -123,8 +123,8 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
         private_folder(root.parent)
         paths = write_files(root, _draft_files(rendered), shown)
         return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, issue))
+    from .files import confined_path
     from .publish.archive import finish, plan_site
-    from .publish.write import confined_path
     from .render.json import issue_data
     confined_path(project.out, f"{issue.id}/email.html")  # a linked folder: the write's message
     fresh = {issue.id: (issue_data(issue), set(rendered.files))}
@@ -155,8 +155,8 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     """
     from .content.model import Config
     from .content.validate import issue_ids, load_config, skipped_folders
+    from .files import private_folder, write_files
     from .publish.issues import built_issues, issue_folder_shown, output_root
-    from .publish.write import private_folder, write_files
 
     ids = issue_ids(project)
     skipped = skipped_folders(project)

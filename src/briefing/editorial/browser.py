@@ -408,7 +408,7 @@ def write_previews(out_root: Path, issue_id: str,
                    shown: str = "out") -> tuple[list[Path], list[Problem]]:
     """Screenshot the built <root>/<ISSUE>/email.html in the four views into <ISSUE>/preview/
     (root: out/, or .briefing/drafts/ for a draft, named `shown` in messages)."""
-    from ..publish.write import write_files
+    from ..files import write_files
     email = out_root / issue_id / "email.html"
     try:
         html = email.read_text(encoding="utf-8")

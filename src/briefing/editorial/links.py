@@ -367,7 +367,7 @@ def _load_cache(project, max_age: float, now: float) -> dict[str, dict]:
 def _save_cache(project, entries: dict[str, dict]) -> Problem | None:
     """Write the cache; a warning (never an exception) when it cannot be written, because the
     results of the check matter more than the cache."""
-    from ..publish.write import write_files
+    from ..files import write_files
     private = project.root / PRIVATE_DIR
     data = {"version": CACHE_VERSION, "links": dict(sorted(entries.items()))}
     try:

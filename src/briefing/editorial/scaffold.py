@@ -399,5 +399,5 @@ def schema_text(which: str = "all") -> str:
 
 def write_schemas(folder: Path, which: str = "all") -> list[Path]:
     """<name>.schema.json files in `folder`, replaced atomically (the one write path)."""
-    from ..publish.write import write_files
+    from ..files import write_files
     return write_files(folder, schema_files(schema_names(which)))

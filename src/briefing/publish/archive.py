@@ -121,7 +121,7 @@ def refresh(project: Project) -> ArchiveResult:
     issue.json is an error naming it. The files are written together through write_files, so a
     failure leaves the previous ones in place.
     """
-    from .write import write_files
+    from ..files import write_files
 
     site = plan_site(project)
     paths = write_files(project.out, site.files)

@@ -40,7 +40,7 @@ def update_search_index(project: Project, ids: list[str]) -> str:
     new one no longer has are removed after it is in place. Only the pages' <main
     data-pagefind-body> is indexed, never drafts (they are not in out/).
     """
-    from .write import private_folder, write_files
+    from ..files import private_folder, write_files
 
     private = project.root / PRIVATE_DIR
     problem = f"out/{SEARCH_DIR}"

@@ -132,29 +132,8 @@ def export(project: Project, target: Path | None) -> tuple[str, int]:
 
 
 def _write_private(project: Project, target: Path, data: bytes) -> None:
-    import os
-    import tempfile
-    resolved = target.resolve() if target.is_absolute() else (Path.cwd() / target).resolve()
-    try:
-        resolved.relative_to(project.out.resolve())
-    except ValueError:
-        pass
-    else:
-        raise BriefingError(Problem(str(target), 0, 0, "is under out/, which is published as "
-                                    "is; readers' addresses must not go there",
-                                    "write it into .briefing/ or outside the project"))
-    folder = resolved.parent
-    try:
-        fd, temp = tempfile.mkstemp(prefix=".briefing-tmp-", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, resolved)
-    except OSError as exc:
-        raise BriefingError(Problem(str(target), 0, 0, f"cannot write: {exc.strerror}")) \
-            from None
+    from ..files import write_private
+    write_private(target, data, str(target), public=project.out, what="readers' addresses")
 
 
 @dataclass

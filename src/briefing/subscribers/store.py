@@ -321,7 +321,7 @@ def _private_folder(root: Path, folder: Path, shown: str) -> None:
     except ValueError:
         raise BriefingError(Problem(shown, 0, 0, "the store's folder leads outside the "
                                     "project")) from None
-    from ..publish.write import private_folder
+    from ..files import private_folder
     private_folder(folder)
 
 

@@ -39,7 +39,7 @@ def load_key(root: Path, create: bool = True) -> bytes:
         if not create:
             raise BriefingError(Problem(KEY_FILE, 0, 0, "no token key yet",
                                         "it is made by the first send"))
-        from ..publish.write import private_folder
+        from ..files import private_folder
         private_folder(path.parent)
         try:  # O_EXCL: two first sends at once never make two different keys
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)

@@ -1,4 +1,5 @@
-"""The one guarded write path: temp file in the same folder, fsync, os.replace; confined."""
+"""The one guarded write path (temp file in the same folder, fsync, os.replace; confined) and
+the private folder: the bottom layer every writer uses, public out/ and private .briefing/ alike."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..errors import BriefingError, Problem
+from .errors import BriefingError, Problem
 
 TEMP_PREFIX = ".briefing-tmp-"
 # Our temporaries carry the writing process's id, so a later write can tell the litter of a
 # killed build (its process is gone) from the files of a build running right now.
-_OURS = re.compile(re.escape(TEMP_PREFIX) + r"(?:(\d+)-)?")
+_OURS = re.compile(re.escape(TEMP_PREFIX) + r"(?:(\d+)-(?:(\d+|x)-)?)?")
 
 
 def confined_path(out_root: Path, relative: str, shown: str = "out") -> Path:
@@ -34,9 +35,28 @@ def confined_path(out_root: Path, relative: str, shown: str = "out") -> Path:
     return current
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def _start_time(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot, from /proc), or None when it is not
+    running: gone, or a zombie (killed, not yet reaped by its parent: it will never write
+    again). Without /proc (macOS, BSD) only "is a process with that pid there" can be told."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return _ALIVE_UNKNOWN if _pid_exists(pid) else None
+    # The command name is in parentheses and may hold spaces or ')': split after the last ')'.
+    fields = stat[stat.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):  # zombie or dead: killed, not reaped yet
+        return None
+    return fields[19].decode()  # field 22 of proc_pid_stat(5): starttime
+
+
+_ALIVE_UNKNOWN = "x"  # a live process whose start time cannot be read
+
+
+def _pid_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,6 +64,26 @@ def _alive(pid: int) -> bool:
     except OSError:  # EPERM: it exists, it is someone else's
         return True
     return True
+
+
+def _own_tag() -> str:
+    """This process in temp names: pid and start time, so a later process that reuses the pid
+    is not taken for the writer (pids wrap around; containers start from 1)."""
+    start = _start_time(os.getpid())
+    return f"{os.getpid()}-{start if start and start != _ALIVE_UNKNOWN else 'x'}"
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    """Whether the process that wrote a temp file may still be writing it."""
+    if pid == os.getpid():
+        return True
+    now = _start_time(pid) if Path("/proc/self/stat").exists() else (
+        _ALIVE_UNKNOWN if _pid_exists(pid) else None)
+    if now is None:
+        return False
+    if start in (None, "x") or now == _ALIVE_UNKNOWN:
+        return True  # cannot tell a reused pid apart: leave the file for a later write
+    return now == start
 
 
 def clean_stale_temps(folder: Path) -> list[Path]:
@@ -59,7 +99,7 @@ def clean_stale_temps(folder: Path) -> list[Path]:
         found = _OURS.match(entry.name)
         if not found or not entry.is_file(follow_symlinks=False):
             continue
-        if found.group(1) and _alive(int(found.group(1))):
+        if found.group(1) and _alive(int(found.group(1)), found.group(2)):
             continue
         with contextlib.suppress(OSError):
             os.unlink(entry.path)
@@ -80,7 +120,7 @@ def write_files(out_root: Path, files: dict[str, bytes], shown: str = "out",
     staged: list[tuple[Path, Path]] = []
     backups: dict[Path, Path | None] = {}  # replaced target -> link to its old version, or None
     current = ""
-    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
+    prefix = f"{TEMP_PREFIX}{_own_tag()}-"
     try:
         for relative, data in files.items():
             current = relative
@@ -160,6 +200,33 @@ def _unlink(path: Path) -> None:
 
 def write_text(out_root: Path, relative: str, text: str) -> Path:
     return write_files(out_root, {relative: text.encode("utf-8")})[0]
+
+
+def write_private(target: Path, data: bytes, shown: str, public: Path | None = None,
+                  what: str = "private data") -> Path:
+    """Write a private file (mode 0600) atomically: an export, a key. Refused under `public`
+    (out/), which is published as is, wherever a link would lead."""
+    resolved = target.resolve() if target.is_absolute() else (Path.cwd() / target).resolve()
+    if public is not None and resolved.is_relative_to(public.resolve()):
+        raise BriefingError(Problem(shown, 0, 0, "is under out/, which is published as "
+                                    f"is; {what} must not go there",
+                                    "write it into .briefing/ or outside the project"))
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{_own_tag()}-", dir=resolved.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o600)
+            os.replace(temp, resolved)
+        except BaseException:
+            _unlink(Path(temp))
+            raise
+    except OSError as exc:
+        raise BriefingError(Problem(shown, 0, 0, f"cannot write: {exc.strerror or exc}")) \
+            from None
+    return resolved
 
 
 def private_folder(folder: Path) -> Path:

@@ -1,0 +1,151 @@
+"""subscribers: the reader list, its import and export, sync, and the endpoint."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import app, current_project
+
+subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                              rich_markup_mode=None, no_args_is_help=True,
+                              help="The reader list: add, remove, list, import, export, "
+                                   "sync; and the unsubscribe endpoint (serve).")
+app.add_typer(subscribers_app, name="subscribers")
+
+
+class Status(StrEnum):
+    active = "active"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    complained = "complained"
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    csv = "csv"
+    json = "json"
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+        address: Annotated[str, typer.Argument(metavar="ADDRESS",
+                                               help="user@example.org or 'Name <user@...>'.")],
+        name: Annotated[str | None, typer.Option("--name", help="The reader's name.")] = None,
+        resubscribe: Annotated[bool, typer.Option(
+            "--resubscribe", help="Add back an address that unsubscribed, bounced or "
+                                  "complained (only if they asked to come back).")] = False,
+) -> None:
+    """Add a reader to the list (the store in .briefing/)."""
+    from ..subscribers.manage import add
+
+    for line in add(current_project(), address, name, resubscribe):
+        typer.echo(line)
+
+
+@subscribers_app.command("remove")
+def subscribers_remove(address: Annotated[str, typer.Argument(metavar="ADDRESS")]) -> None:
+    """Unsubscribe a reader. The address stays, as unsubscribed, so it is never mailed again."""
+    from ..subscribers.manage import remove
+
+    for line in remove(current_project(), address):
+        typer.echo(line)
+
+
+@subscribers_app.command("list")
+def subscribers_list(
+        status: Annotated[Status | None, typer.Option(
+            "--status", help="Only readers with this status.")] = None,
+        output: Annotated[ListFormat, typer.Option(
+            "--format", help="text, csv or json.")] = ListFormat.text) -> None:
+    """List the readers: status, address, name, since when (and why, for those who left)."""
+    from ..subscribers.manage import counts_line, formatted, subscribers
+
+    store, readers = subscribers(current_project(), status.value if status else None)
+    for note in store.notes:
+        typer.echo(note, err=True)
+    typer.echo(formatted(readers, output.value), nl=False)
+    if output is ListFormat.text:
+        typer.echo(counts_line(store), err=True)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+        file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="A CSV export.")],
+        email_column: Annotated[str | None, typer.Option(
+            "--email-column", metavar="NAME",
+            help="The column with the addresses, for a CSV of another layout.")] = None,
+        name_column: Annotated[str | None, typer.Option(
+            "--name-column", metavar="NAME", help="The column with the names.")] = None,
+        resubscribe: Annotated[bool, typer.Option(
+            "--resubscribe", help="Also make active again the addresses that unsubscribed, "
+                                  "bounced or complained.")] = False) -> None:
+    """Import readers from a Mailchimp, Substack, Buttondown or listmonk export, or any CSV.
+
+    All or nothing: a bad row or an unknown layout is an error and nothing is imported."""
+    from ..subscribers.manage import import_file
+
+    if name_column and not email_column:
+        raise typer.BadParameter("needs --email-column too", param_hint="'--name-column'")
+    result = import_file(current_project(), file, email_column, name_column, resubscribe)
+    for note in result.notes:
+        typer.echo(note)
+    typer.echo(result.summary(str(file)))
+
+
+@subscribers_app.command("export")
+def subscribers_export(file: Annotated[Path | None, typer.Argument(
+        metavar="[FILE]", help="Write the CSV here (mode 0600) instead of printing it.",
+        show_default=False)] = None) -> None:
+    """Export every address with its status, as CSV (suppressions included)."""
+    from ..subscribers.manage import export
+
+    text, n = export(current_project(), file)
+    if file is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"exported {n} address{'' if n == 1 else 'es'} -> {file}")
+
+
+@subscribers_app.command("serve")
+def subscribers_serve(
+        host: Annotated[str, typer.Option(
+            "--host", help="Address to listen on; keep 127.0.0.1 behind a proxy.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(
+            "--port", min=0, max=65535, help="Port; 0 picks a free one.")] = 8080,
+        events: Annotated[str | None, typer.Option(
+            "--events", metavar="PATH",
+            help="Where to record the clicks (default: sync.events in briefing.yaml if it is a "
+                 "file, else .briefing/events.jsonl).")] = None) -> None:
+    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
+
+    It records tokens and times only; 'briefing subscribers sync' applies them."""
+    from ..subscribers.endpoint import serve_project
+
+    def ready(lines: list[str]) -> None:
+        for line in lines:
+            typer.echo(line)
+
+    serve_project(current_project(), host, port, events, ready)
+    typer.echo("endpoint stopped")
+
+
+@subscribers_app.command("sync")
+def subscribers_sync(
+        events: Annotated[str | None, typer.Option(
+            "--events", metavar="PATH_OR_URL",
+            help="The endpoint's events: its file, or the https URL of its /events.")] = None,
+        mailbox: Annotated[str | None, typer.Option(
+            "--mailbox", metavar="PATH",
+            help="An mbox file or Maildir folder: unsubscribe mail, bounces, complaints.")]
+        = None) -> None:
+    """Apply unsubscribes, bounces and complaints to the list, once each.
+
+    Without options, reads the sources under sync: in briefing.yaml (send does this first)."""
+    from ..subscribers.sync import sync
+
+    for line in sync(current_project(), events, mailbox):
+        typer.echo(line)
