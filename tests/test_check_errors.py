@@ -61,13 +61,13 @@ def test_not_utf8(project) -> None:
     (project.root / "briefs/2026-W07/industry.yaml").write_bytes(
         b"items:\n  - headline: caf\xe9\n")
     assert_fails(project.cli("check"), "briefs/2026-W07/industry.yaml:2:18: error: file is not "
-                                       "valid UTF-8 (byte 0xe9); save it as UTF-8")
+                                       "valid UTF-8 (byte 0xe9); save it as UTF-8\n1 error")
 
 
 def test_binary_file(project) -> None:
     (project.root / "briefs/2026-W07/industry.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     assert_fails(project.cli("check"), "briefs/2026-W07/industry.yaml:3:1: error: file is binary, "
-                                       "not YAML text (NUL byte)")
+                                       "not YAML text (NUL byte)\n1 error")
 
 
 def test_missing_issue_folder_lists_existing(project) -> None:
@@ -86,7 +86,7 @@ def test_issue_without_date(factory) -> None:
     project = factory(issue_id="special", issue="title: Special\n")
     assert_fails(project.cli("check", "special"),
                  "briefs/special/issue.yaml: error: the issue has no date (add 'date: "
-                 "YYYY-MM-DD' to issue.yaml, or name the folder YYYY-MM-DD or YYYY-Www)")
+                 "YYYY-MM-DD' to issue.yaml, or name the folder YYYY-MM-DD or YYYY-Www)\n1 error")
 
 
 def test_malformed_sender_is_refused_not_guessed(factory) -> None:
@@ -94,14 +94,15 @@ def test_malformed_sender_is_refused_not_guessed(factory) -> None:
                                             "sender: Test Briefing news@example.org"))
     assert_fails(project.cli("check"),
                  "briefing.yaml:4:9: error: 'sender' is not a valid address ('Test Briefing "
-                 "news@example.org') (write it as Name <user@example.org>)")
+                 "news@example.org') (write it as Name <user@example.org>)\n1 error")
 
 
 def test_missing_config(tmp_path: Path) -> None:
     project = make_project(tmp_path / "news", config=None)
     assert_fails(project.cli("check"),
-                 "briefing.yaml: error: no briefing.yaml here; run 'briefing init DIR' to start "
-                 "a project, or run briefing in the project folder")
+                 "briefing.yaml: error: no briefing.yaml in this folder or any folder above it "
+                 "(start a project with 'briefing init DIR', run briefing inside one, or name it "
+                 "with -C DIR)\n1 error")
 
 
 def test_config_problems_and_brief_problems_together(factory) -> None:
@@ -128,8 +129,8 @@ def test_empty_folder_names_both_missing_pieces(tmp_path: Path) -> None:
     from conftest import run_cli
     result = run_cli(tmp_path, "build")
     assert_fails(result, "\n".join([
-        "briefing.yaml: error: no briefing.yaml here; run 'briefing init DIR' to start a "
-        "project, or run briefing in the project folder",
+        "briefing.yaml: error: no briefing.yaml in this folder or any folder above it (start a "
+        "project with 'briefing init DIR', run briefing inside one, or name it with -C DIR)",
         "briefs: error: no issues yet; create briefs/<ISSUE>/ with 'briefing new THEME'",
         "2 errors in 2 files",
     ]))
@@ -150,7 +151,7 @@ def test_empty_folder_names_both_missing_pieces(tmp_path: Path) -> None:
 def test_theme_mistakes(factory, brief: str, expected: str) -> None:
     project = factory(briefs={"notes.yaml": brief, "industry.yaml": BRIEF.replace(
         "example.org/a", "example.org/c")})
-    assert_fails(project.cli("check"), expected)
+    assert_fails(project.cli("check"), expected + "\n1 error")
 
 
 def test_theme_from_a_misspelt_file_name(factory) -> None:
@@ -159,7 +160,7 @@ def test_theme_from_a_misspelt_file_name(factory) -> None:
                  "briefs/2026-W07/industri.yaml:1:1: error: no 'theme:' here, so the theme "
                  "comes from the file name, and 'industri' is not a theme; themes in "
                  "briefing.yaml: industry, ethics (add 'theme: industry' at the top, or rename "
-                 "the file industry.yaml)")
+                 "the file industry.yaml)\n1 error")
 
 
 def test_usage_lines_name_arguments_plainly(tmp_path: Path) -> None:

@@ -411,7 +411,7 @@ def test_stat_is_a_bar_chart_of_table_cells_with_values(factory) -> None:
 def test_bad_brand_values_are_refused(factory, key: str, value: str, message: str) -> None:
     project = factory(config=CONFIG + f"brand:\n  {key}: {value}\n")
     line = CONFIG.count("\n") + 2
-    expected = f"briefing.yaml:{line}:{len(key) + 5}: error: {message}"
+    expected = f"briefing.yaml:{line}:{len(key) + 5}: error: {message}\n1 error"
     assert_fails(project.cli("check"), expected)
     assert_fails(project.cli("build"), expected)
     assert not (project.root / "out").exists()

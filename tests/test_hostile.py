@@ -43,6 +43,11 @@ def assert_refused(result, expected: str) -> None:
     assert "Traceback" not in result.err
 
 
+def assert_invalid(result, expected: str) -> None:
+    """A problem in the editor's files: its line, then the count."""
+    assert_refused(result, expected + "\n1 error")
+
+
 def test_markup_in_every_text_field_is_text_in_html_and_verbatim_in_digest(factory) -> None:
     brief = f"""\
 items:
@@ -87,18 +92,22 @@ def test_jinja_syntax_in_content_is_printed_literally(factory) -> None:
 
 
 @pytest.mark.parametrize("target, message", [
-    ("javascript:alert(1)", "must be an http(s) URL, not 'javascript:'"),
-    ("data:text/html;base64,PHNjcmlwdD4=", "must be an http(s) URL, not 'data:'"),
-    ("vbscript:msgbox(1)", "must be an http(s) URL, not 'vbscript:'"),
-    ("//evil.example/x", "must be an http(s) URL, not no scheme"),
-    ("JaVaScRiPt:alert(1)", "must be an http(s) URL, not 'javascript:'"),
+    ("javascript:alert(1)", "must be an http(s) URL, not 'javascript:' (write the full "
+                            "https:// address)"),
+    ("data:text/html;base64,PHNjcmlwdD4=", "must be an http(s) URL, not 'data:' (write the "
+                                           "full https:// address)"),
+    ("vbscript:msgbox(1)", "must be an http(s) URL, not 'vbscript:' (write the full https:// "
+                           "address)"),
+    ("//evil.example/x", "has no https:// or http:// at the start ('//evil.example/x') (write "
+                         "the full address: https://evil.example/x)"),
+    ("JaVaScRiPt:alert(1)", "must be an http(s) URL, not 'javascript:' (write the full "
+                            "https:// address)"),
 ])
 def test_dangerous_link_targets_are_refused(factory, target: str, message: str) -> None:
     brief = BRIEF.replace("[linked source](https://example.org/a)", f"[x]({target})")
     project = factory(briefs={"industry.yaml": brief})
-    assert_refused(project.cli("build"),
-                   f"briefs/2026-W07/industry.yaml:3:14: error: link [x]({target}): {message} "
-                   "(write the full https:// address)")
+    assert_invalid(project.cli("build"),
+                   f"briefs/2026-W07/industry.yaml:3:14: error: link [x]({target}): {message}")
     assert not (project.root / "out").exists()
 
 
@@ -124,7 +133,7 @@ items:
     line = {"headline": 2, "summary": 3, "why": 4}[field]
     col = {"headline": 15, "summary": 14, "why": 10}[field]
     project = factory(briefs={"industry.yaml": brief})
-    assert_refused(project.cli("check"),
+    assert_invalid(project.cli("check"),
                    f"briefs/2026-W07/industry.yaml:{line}:{col}: error: {message}")
 
 
@@ -141,13 +150,13 @@ def test_header_injection_is_refused(factory, where: str, config_line: str,
     index = next(i for i, line in enumerate(lines) if line.startswith(f"{where}:"))
     lines[index] = config_line
     project = factory(config="\n".join(lines) + "\n")
-    assert_refused(project.cli("check"), expected)
+    assert_invalid(project.cli("check"), expected)
 
 
 def test_encoded_newline_in_issue_title_is_refused(factory) -> None:
     project = factory(issue=ISSUE.replace("title: A test issue",
                                           "title: Hi =?utf-8?b?DQpCY2M6IHhAZXZpbA==?="))
-    assert_refused(project.cli("check"),
+    assert_invalid(project.cli("check"),
                    "briefs/2026-W07/issue.yaml:1:8: error: 'title' must not contain an encoded "
                    "word ('=?utf-8?b?DQpCY2M6IHhAZXZpbA==?=') (write the characters themselves)")
 
@@ -157,13 +166,13 @@ def test_alias_bomb_is_refused(factory) -> None:
         f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
         for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     project = factory(briefs={"industry.yaml": bomb})
-    assert_refused(project.cli("check"), "briefs/2026-W07/industry.yaml:1:4: error: YAML "
+    assert_invalid(project.cli("check"), "briefs/2026-W07/industry.yaml:1:4: error: YAML "
                                          "anchors (&a) are not allowed; write the value out")
 
 
 def test_deep_nesting_is_refused_early(factory) -> None:
     project = factory(briefs={"industry.yaml": "items: " + "[" * 1000 + "]" * 1000 + "\n"})
-    assert_refused(project.cli("check"), "briefs/2026-W07/industry.yaml:1:39: error: nesting "
+    assert_invalid(project.cli("check"), "briefs/2026-W07/industry.yaml:1:39: error: nesting "
                                          "deeper than 32 levels")
 
 
@@ -172,7 +181,7 @@ def test_huge_brief_is_refused_without_reading_it(factory) -> None:
     path = project.root / "briefs/2026-W07/industry.yaml"
     with open(path, "wb") as handle:  # 50 MB, sparse: the size alone refuses it
         handle.truncate(50 * 1024 * 1024)
-    assert_refused(project.cli("check"), "briefs/2026-W07/industry.yaml: error: file is "
+    assert_invalid(project.cli("check"), "briefs/2026-W07/industry.yaml: error: file is "
                                          "52,428,800 bytes; the limit is 1,000,000 bytes")
 
 
@@ -208,7 +217,7 @@ def test_broken_template_override_is_reported_not_crashed(factory) -> None:
 @pytest.mark.parametrize("theme", ["../x", "a/b", "/etc", ".."])
 def test_path_tricks_in_theme_are_refused(factory, theme: str) -> None:
     project = factory(briefs={"industry.yaml": f"theme: '{theme}'\n" + BRIEF})
-    assert_refused(project.cli("check"), f"briefs/2026-W07/industry.yaml:1:8: error: 'theme' "
+    assert_invalid(project.cli("check"), f"briefs/2026-W07/industry.yaml:1:8: error: 'theme' "
                                          f"'{theme}' is not valid")
 
 
@@ -224,7 +233,7 @@ def test_symlinked_brief_leading_outside_is_refused(factory, tmp_path: Path) -> 
     outside.write_text(BRIEF, encoding="utf-8")
     project = factory()
     os.symlink(outside, project.root / "briefs/2026-W07/policy.yaml")
-    assert_refused(project.cli("check"), "briefs/2026-W07/policy.yaml: error: brief is a link "
+    assert_invalid(project.cli("check"), "briefs/2026-W07/policy.yaml: error: brief is a link "
                                          "that leads outside the project")
 
 

@@ -179,8 +179,9 @@ def test_new_refuses_bad_issue_ids_and_names(project) -> None:
 def test_new_outside_a_project(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "new", "ethics")
     assert result.code == 1
-    assert result.err == ("briefing.yaml: error: no briefing.yaml here; run 'briefing init DIR' "
-                          "to start a project, or run briefing in the project folder\n")
+    assert result.err == ("briefing.yaml: error: no briefing.yaml in this folder or any folder "
+                          "above it (start a project with 'briefing init DIR', run briefing "
+                          "inside one, or name it with -C DIR)\n1 error\n")
 
 
 def test_project_template_overrides_the_brief_skeleton(project) -> None:

@@ -45,7 +45,7 @@ def test_fourteen_megabyte_briefs_are_refused_by_the_issue_cap(tmp_path: Path) -
     assert result.stderr == (
         f"briefs/2026-W07/industry-05.yaml: error: with this file the issue comes to {size:,} "
         "bytes of YAML; the limit per issue is 5,000,000 (8 more briefs not read) (move some "
-        "items to another issue)\n")
+        "items to another issue)\n1 error\n")
     assert not (project.root / "out").exists()
 
 
@@ -59,4 +59,4 @@ def test_more_items_than_an_issue_takes_are_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == (
         "briefs/2026-W07/industry-10.yaml:3:3: error: with this file the issue has 5,500 items; "
-        "the limit per issue is 5,000 (move some items to another issue)\n")
+        "the limit per issue is 5,000 (move some items to another issue)\n1 error\n")

@@ -87,8 +87,9 @@ def test_clean_issue_passes_strict(project) -> None:
     assert result.code == 0, result
     assert result.err == ""
     # Headlines 2 + 2 words, summaries 10 + 10, whys 2 + 2, intro 6.
+    # The email's size against Gmail's clip limit: the margin an editor has left.
     assert result.out == ("ok: 2026-W07: 2 items in 2 themes, 3 sources, 34 words, about 1 min "
-                          "to read (230 words a minute)\n")
+                          "to read (230 words a minute); email 16.0 KB of 102 KB\n")
 
 
 def test_json_for_ci(factory) -> None:
@@ -97,8 +98,12 @@ def test_json_for_ci(factory) -> None:
     assert result.code == 0, result
     data = json.loads(result.out)
     assert data["ok"] is True and data["issue"] == "2026-W07"
+    email_bytes = data["summary"].pop("email_bytes")
     assert data["summary"] == {"items": 2, "themes": 2, "sources": 5, "words": 43,
                                "reading_minutes": 1}
+    built = project.cli("build")
+    assert built.code == 0
+    assert email_bytes == (project.root / "out/2026-W07/email.html").stat().st_size
     assert len(data["problems"]) == 14
     assert data["problems"][1] == {
         "path": "briefs/2026-W07/industry.yaml", "line": 2, "col": 15, "severity": "warning",
@@ -364,7 +369,7 @@ def test_strict_prints_the_count_even_for_one(factory) -> None:
     assert result.code == 1
     assert result.err == (
         "briefs/2026-W07/industry.yaml:2:15: error: placeholder 'TODO' left in the headline "
-        "[placeholder]\n1 error in 1 file\n")
+        "[placeholder]\n1 error\n")
 
 
 def test_check_without_an_issue_reports_folders_never_built(factory) -> None:
@@ -397,4 +402,4 @@ def test_a_date_that_does_not_exist_says_so(factory) -> None:
     project = factory(issue="title: T\ndate: 2026-11-31\n")
     result = project.cli("check", "2026-W07")
     assert result.err == ("briefs/2026-W07/issue.yaml:2:7: error: 'date' 2026-11-31 does not "
-                          "exist: November 2026 has 30 days\n")
+                          "exist: November 2026 has 30 days\n1 error\n")

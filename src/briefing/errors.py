@@ -43,7 +43,10 @@ class BriefingError(_ClickException):  # type: ignore[misc,valid-type]  # base f
 
     exit_code = 1
 
-    def __init__(self, problems: Problem | list[Problem] | str) -> None:
+    def __init__(self, problems: Problem | list[Problem] | str, counted: bool = False) -> None:
+        # counted: the problems found in the editor's files ("every problem at once") end
+        # with a count line, a single one too; an error about one operation is its own line.
+        self.counted = counted
         if isinstance(problems, str):
             problems = [Problem(path="briefing", message=problems)]
         elif isinstance(problems, Problem):
@@ -58,15 +61,21 @@ class BriefingError(_ClickException):  # type: ignore[misc,valid-type]  # base f
     def report(self) -> str:
         lines = [p.format() for p in self.problems]
         errors = [p for p in self.problems if p.severity == "error"]
-        if len(errors) > 1:
-            files = len({p.path for p in errors})
-            lines.append(f"{count(len(errors), 'error')} in {count(files, 'file')}")
+        if len(errors) > 1 or (self.counted and errors):
+            lines.append(count_line(errors))
         return "\n".join(lines)
 
 
 def count(n: int, noun: str) -> str:
     """'1 error', '3 errors'."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def count_line(errors: list[Problem]) -> str:
+    """'1 error', or '3 errors in 2 files' (one error names its file on its own line)."""
+    if len(errors) == 1:
+        return "1 error"
+    return f"{count(len(errors), 'error')} in {count(len({p.path for p in errors}), 'file')}"
 
 
 @dataclass
@@ -86,7 +95,7 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise BriefingError(sorted(set(self.items), key=_order))
+            raise BriefingError(sorted(set(self.items), key=_order), counted=True)
 
 
 def _order(p: Problem) -> tuple:

@@ -1,4 +1,4 @@
-"""What every command shares: the Typer app, the ISSUE argument, the project found here."""
+"""What every command shares: the Typer app, -C DIR, the ISSUE argument, the project found."""
 
 from __future__ import annotations
 
@@ -27,9 +27,13 @@ def _plain_usage_metavar(make_metavar):
 typer.core.TyperArgument.make_metavar = _plain_usage_metavar(  # type: ignore[method-assign]
     typer.core.TyperArgument.make_metavar)
 
+# Where a newcomer reads on: the docs ship with the source, not inside the wheel.
+DOCS = "docs/index.md in briefing's source (getting started: docs/getting-started.md)"
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
-                  help="Build, check, send and archive a newsletter from YAML briefs.")
+                  help="Build, check, send and archive a newsletter from YAML briefs.",
+                  epilog=f"Documentation: {DOCS}.")
 
 IssueArg = Annotated[str | None, typer.Argument(
     metavar="[ISSUE]", show_default=False,
@@ -37,8 +41,10 @@ IssueArg = Annotated[str | None, typer.Argument(
 
 
 def current_project() -> Project:
-    from ..content.validate import Project
-    return Project(Path.cwd())
+    """The project this folder is in: briefing.yaml here or in a folder above (as git finds
+    .git), so `check` works from inside briefs/2026-W49/ too."""
+    from ..content.project import Project
+    return Project.find(Path.cwd())
 
 
 def _version(value: bool) -> None:
@@ -48,8 +54,26 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _change_directory(folder: Path | None) -> Path | None:
+    """-C DIR: run as if briefing was started in DIR (git -C, make -C), so every command and
+    every relative path it is given (an import file, --events) starts there."""
+    if folder is not None:
+        import os
+        try:
+            os.chdir(folder)
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot enter '{folder}': {exc.strerror}",
+                                     param_hint="'-C'") from None
+    return folder
+
+
 @app.callback()
-def _main_options(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True,
-        help="Print the version and exit.")] = False) -> None:
+def _main_options(
+        directory: Annotated[Path | None, typer.Option(
+            "-C", metavar="DIR", callback=_change_directory, is_eager=True, show_default=False,
+            help="Run as if briefing was started in DIR. Either way, briefing.yaml is looked "
+                 "for in the folder and then in each folder above it.")] = None,
+        version: Annotated[bool, typer.Option(
+            "--version", callback=_version, is_eager=True,
+            help="Print the version and exit.")] = False) -> None:
     """Build, check, send and archive a newsletter from YAML briefs."""

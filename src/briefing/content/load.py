@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from ..errors import BriefingError, Problem
+from .mistakes import HIDDEN, explain_syntax_error
 
 # Caps checked before or while parsing, so hostile input costs little (see README, Security).
 MAX_FILE_BYTES = 1_000_000
@@ -109,24 +110,63 @@ def read_text(path: Path, display: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def load_yaml(path: Path, display: str, problems: list[Problem] | None = None) -> Node | None:
+def load_yaml(path: Path, display: str, problems: list[Problem] | None = None,
+              keys: frozenset[str] = frozenset()) -> Node | None:
     """Parse one YAML document into marked nodes; None for an empty file."""
-    return parse_yaml(read_text(path, display), display, problems)
+    return parse_yaml(read_text(path, display), display, problems, keys)
 
 
-def parse_yaml(text: str, display: str, problems: list[Problem] | None = None) -> Node | None:
+# After this many mistakes explained and fixed in one file, the next one ends its reading.
+MAX_REPAIRS = 20
+
+
+def parse_yaml(text: str, display: str, problems: list[Problem] | None = None,
+               keys: frozenset[str] = frozenset()) -> Node | None:
     """Build nodes from parser events: no aliases, no duplicate keys, bounded depth and size.
 
-    A duplicate key does not stop the parse: it is added to `problems` and its value left
-    out, so the rest of the file is still checked (with no list given, it is raised)."""
-    found: list[Problem] = []
-    try:
-        root = _parse(text, display, _Loader, found)
+    With a `problems` list, a mistake the file can be read past does not stop it: a duplicate
+    key is added to `problems` and its value left out; a syntax mistake with a known fix (a
+    Markdown link for an address, a key at the wrong indentation, a quote that ends a value
+    early) is added, and the text is read again with that fix made, so the rest of the file is
+    still checked. Without a list, the first problem is raised. `keys` are the formats' field
+    names, which tell a mis-indented key from text that needs quotes."""
+    repaired: list[Problem] = []
+    shifts: dict[int, int] = {}
+    while True:
+        found: list[Problem] = []
+        try:
+            root = _located(text, display, found, keys, shifts,
+                            recover=problems is not None and len(repaired) < MAX_REPAIRS)
+        except _Repaired as fix:
+            assert problems is not None
+            repaired.append(fix.problem)
+            text = fix.text
+            for line, delta in fix.shifts.items():
+                shifts[line] = shifts.get(line, 0) + delta
+            continue
+        except BriefingError as exc:
+            if repaired or found:  # those stand: they were found before this one
+                raise BriefingError([*repaired, *found, *exc.problems]) from None
+            raise
         if problems is None and found:
             raise BriefingError(found)
         if problems is not None:
-            problems.extend(found)
+            problems.extend([*repaired, *found])
         return root
+
+
+class _Repaired(Exception):
+    """A syntax mistake explained, and the text with its fix made, to be read again."""
+
+    def __init__(self, problem: Problem, text: str, shifts: dict[int, int]) -> None:
+        super().__init__(problem.message)
+        self.problem, self.text, self.shifts = problem, text, shifts
+
+
+def _located(text: str, display: str, found: list[Problem], keys: frozenset[str],
+             shifts: dict[int, int], recover: bool) -> Node | None:
+    try:
+        return _parse(text, display, _Loader, found, keys, shifts, recover)
     except _ParserDepthError as exc:
         # PyYAML 6.0.4's libyaml stops deep flow nesting (~1,000 `[`) with its own "exceeded
         # maximum nesting depth" while it reads ahead, before our event-level check sees level
@@ -156,13 +196,16 @@ class _ParserDepthError(Exception):
         self.error = error
 
 
-def _parse(text: str, display: str, loader: type, found: list[Problem] | None = None
-           ) -> Node | None:
+def _parse(text: str, display: str, loader: type, found: list[Problem] | None = None,
+           keys: frozenset[str] = frozenset(), shifts: dict[int, int] | None = None,
+           recover: bool = False) -> Node | None:
+    moved = shifts or {}  # lines a repair moved sideways: marks point at what the editor typed
 
     # Events are typed loosely: PyYAML's stubs declare only the base Event's fields, while each
     # kind carries its own (anchor, tag, value, implicit, style).
     def mark(event: Any) -> Mark:
-        return Mark(display, event.start_mark.line + 1, event.start_mark.column + 1)
+        line = event.start_mark.line
+        return Mark(display, line + 1, event.start_mark.column + 1 - moved.get(line, 0))
 
     def fail(event: Any, message: str) -> BriefingError:
         m = mark(event)
@@ -226,9 +269,7 @@ def _parse(text: str, display: str, loader: type, found: list[Problem] | None = 
                     kind = _TAG_KIND.get(tag, "text")
                 else:
                     kind = "text"
-                start = event.start_mark
-                attach(Scalar(value, kind, Mark(display, start.line + 1, start.column + 1)),
-                       event)
+                attach(Scalar(value, kind, mark(event)), event)
             elif kind_of is Seq_ or kind_of is Map_:
                 if len(stack) >= MAX_DEPTH:
                     raise fail(event, DEPTH_MESSAGE)
@@ -256,10 +297,19 @@ def _parse(text: str, display: str, loader: type, found: list[Problem] | None = 
         error = BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}"))
         if m is not None and "maximum nesting depth" in (exc.problem or ""):
             raise _ParserDepthError(m.index, error) from None
-        explained = explain_syntax_error(text, exc)
-        if explained is not None:
-            raise BriefingError(Problem(display, *explained)) from None
-        raise error from None
+        explained = explain_syntax_error(text, exc, keys)
+        if explained is None:
+            raise BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}; "
+                                                            f"{HIDDEN}")) from None
+        if explained.repaired is not None and recover:
+            raise _Repaired(Problem(display, explained.line, explained.col, explained.message,
+                                    explained.hint), explained.repaired,
+                            explained.shifts) from None
+        message = explained.message
+        if HIDDEN not in message:  # YAML stops reading the file here
+            message += f"; {HIDDEN}"
+        raise BriefingError(Problem(display, explained.line, explained.col, message,
+                                    explained.hint)) from None
     except yaml.reader.ReaderError as exc:  # a control character: report where it is
         before = text[: exc.position]
         line, col = before.count("\n") + 1, exc.position - before.rfind("\n")
@@ -269,86 +319,6 @@ def _parse(text: str, display: str, loader: type, found: list[Problem] | None = 
     except yaml.YAMLError as exc:
         raise BriefingError(Problem(display, 0, 0, f"YAML error: {_one_line(str(exc))}")) from None
     return root
-
-
-# -- the YAML mistakes editors make, in our words, at the line where they must act -------------
-
-_KEY_VALUE = re.compile(r"^(\s*(?:-\s+)*)([^\s:#'\"-][^:#]*?):[ \t]+(\S.*?)\s*$")
-_MARKDOWN_LINK = re.compile(r"\[[^\]\n]*\]\(\s*<?([^)>\s]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-
-
-def _quoted(value: str) -> str:
-    """A value as a single-quoted YAML scalar, which keeps every character but the quote."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def explain_syntax_error(text: str, exc: yaml.MarkedYAMLError
-                         ) -> tuple[int, int, str, str] | None:
-    """(line, col, message, hint) for a syntax error an editor is likely to have made, or
-    None to report the parser's own words. libyaml names what it expected; the editor needs
-    to know what they typed and how to fix it."""
-    lines = text.split("\n")
-    mark = exc.problem_mark or exc.context_mark
-    if mark is None:
-        return None
-    at = mark.line  # 0-based
-    problem = exc.problem or ""
-    # A tab in the indentation anywhere up to the error: YAML indents with spaces only.
-    for number, line in enumerate(lines[: at + 1]):
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in indent:
-            return (number + 1, indent.index("\t") + 1,
-                    "a tab is used for indentation; YAML indents with spaces only",
-                    "replace the tab with spaces")
-    line = lines[at] if at < len(lines) else ""
-    pair = _KEY_VALUE.match(line)
-    # key: [title](https://...): YAML reads the brackets as a list.
-    link = _MARKDOWN_LINK.fullmatch(pair.group(3)) if pair else None
-    if pair and link:
-        return (at + 1, pair.end(2) + 3,
-                f"'{pair.group(2)}' is a Markdown link, which YAML reads as a list; "
-                "write only the address", f"{pair.group(2)}: {link.group(1)}")
-    # "Blue tickets" arrive in Tokyo: the quotes end the value, the rest is left over.
-    before = line[: mark.column].rstrip()
-    if before.endswith(("'", '"')) and mark.column < len(line):
-        quote = before[-1]
-        opening = before.rfind(quote, 0, len(before) - 1)
-        while opening > 0 and quote == "'" and before[opening - 1] == "'":  # '' is a quote
-            opening = before.rfind(quote, 0, opening - 1)
-        if opening >= 0:
-            rest = line[opening:]
-            if "flow" in (exc.context or ""):  # inside [...] or {...}: up to the separator
-                rest = re.split(r"\s*[,\]}]", rest[len(before) - opening:], maxsplit=1)[0]
-                rest = line[opening: len(before)] + rest
-            value = rest.rstrip()
-            key = line[:opening].strip().lstrip("-[{, ").strip()
-            written = f"{key} {_quoted(value)}" if key.endswith(":") else _quoted(value)
-            return (at + 1, opening + 1,
-                    "text after the closing quote: YAML ends the value at the quote",
-                    f"put the whole value in single quotes: {written}")
-    # Seedance 2.0: the launch: ': ' inside a plain value starts a mapping.
-    if "mapping values are not allowed" in problem and pair:
-        return (at + 1, pair.end(2) + 3,
-                f"the ': ' inside the value of '{pair.group(2)}' makes YAML read a new key",
-                f"put the whole value in quotes: {pair.group(2)}: {_quoted(pair.group(3))}")
-    # A plain value continued on a line indented no further than its key.
-    culprit = exc.context_mark.line if "simple key" in (exc.context or "") and \
-        exc.context_mark is not None else at
-    if culprit < len(lines):
-        current = lines[culprit]
-        stripped = current.strip()
-        previous = next((lines[n] for n in range(culprit - 1, -1, -1) if lines[n].strip()), "")
-        above = _KEY_VALUE.match(previous)
-        if stripped and ":" not in stripped and not stripped.startswith(("-", "#")) and above:
-            key_col = len(above.group(1))
-            spaces = len(current) - len(current.lstrip(" "))
-            if spaces <= key_col:
-                return (culprit + 1, spaces + 1,
-                        f"this line continues '{above.group(2)}' above, but it is not "
-                        f"indented further than '{above.group(2)}', so YAML cannot read it",
-                        f"indent it by at least {key_col + 1} spaces, or join it to the "
-                        "line above")
-    return None
 
 
 def _one_line(text: str) -> str:

@@ -66,9 +66,15 @@ def check_url(value: str) -> str:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         raise ValueError(f"is not a valid URL ('{value}')") from None
+    if not parts.scheme:  # example.org/page, //example.org/page: copied without its start
+        address = value.removeprefix("//")
+        hint = (f"write the full address: https://{address}"
+                if re.match(r"[\w-]+(?:\.[\w-]+)+(?:[/?#:]|$)", address) else
+                "write the full address, from https:// and the site's name")
+        raise ValueError(f"has no https:// or http:// at the start ('{value}')|{hint}")
     if parts.scheme.lower() not in ("http", "https"):
-        scheme = f"'{parts.scheme}:'" if parts.scheme else "no scheme"
-        raise ValueError(f"must be an http(s) URL, not {scheme}|write the full https:// address")
+        raise ValueError(f"must be an http(s) URL, not '{parts.scheme}:'|"
+                         "write the full https:// address")
     if "@" in parts.netloc:
         raise ValueError("must not contain a user name or password (user@host)")
     if not parts.hostname:

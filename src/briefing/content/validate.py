@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import BriefingError, Problem, Problems
@@ -31,7 +32,7 @@ from .project import (  # noqa: F401  (re-exported: commands import them from he
     skipped_folders,
 )
 from .references import number_references
-from .spec import ENCODED_WORD, INVALID
+from .spec import ENCODED_WORD, INVALID, List, Object
 
 # Caps per issue (README, Security and limits): five files at the per-file cap, and more items
 # than any email can carry (Gmail clips one at about 100 items).
@@ -42,10 +43,26 @@ MAX_ISSUE_ITEMS = 5_000
 def _load(project: Project, path: Path, problems: Problems) -> Node | None:
     """Load one file, turning its load error into a problem so other files still get checked."""
     try:
-        return load_yaml(path, project.show(path), problems.items)
+        return load_yaml(path, project.show(path), problems.items, _field_names())
     except BriefingError as exc:
         problems.extend(exc.problems)
         return None
+
+
+@lru_cache(maxsize=1)
+def _field_names() -> frozenset[str]:
+    """Every key of every format: a line that starts with one at the wrong indentation is an
+    indentation mistake, never text that needs quotes."""
+    names: set[str] = set()
+    todo: list = [schema.CONFIG, schema.ISSUE, schema.BRIEF]
+    while todo:
+        spec = todo.pop()
+        if isinstance(spec, Object):
+            names.update(spec.keys)
+            todo.extend(key.spec for key in spec.keys.values())
+        elif isinstance(spec, List):
+            todo.append(spec.of)
+    return frozenset(names)
 
 
 def load_config(project: Project, problems: Problems | None = None) -> Config | None:
@@ -61,8 +78,9 @@ def _check_config(project: Project, problems: Problems) -> Config | None:
     path = project.config_path
     shown = project.show(path)
     if not path.is_file():
-        problems.add(shown, 0, 0, f"no {CONFIG_FILE} here; run 'briefing init DIR' to start "
-                                  "a project, or run briefing in the project folder")
+        problems.add(shown, 0, 0, f"no {CONFIG_FILE} in this folder or any folder above it",
+                     "start a project with 'briefing init DIR', run briefing inside one, or "
+                     "name it with -C DIR")
         return None
     node = _load(project, path, problems)
     if node is None:

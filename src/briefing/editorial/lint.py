@@ -14,7 +14,7 @@ from ..content.markdown import plain_text
 from ..content.model import Issue, Item, Origin
 from ..content.references import inline_links
 from ..content.rules import RULES  # noqa: F401 - re-exported: lint.RULES
-from ..errors import BriefingError, Problem, count
+from ..errors import BriefingError, Problem, count, count_line
 
 # Click identifiers added by ad and mail platforms: they tell the publisher where readers came
 # from and make the same article look like different URLs.
@@ -46,13 +46,16 @@ class LintResult:
     problems: tuple[Problem, ...]
     words: int
     minutes: int
+    email_bytes: int = 0  # the rendered email.html: editors watch its margin to the clip limit
 
     def summary(self) -> str:
+        from ..render.html import GMAIL_CLIP_BYTES, size_text
         issue = self.issue
         text = (f"{issue.id}: {count(len(issue.items), 'item')} in "
                 f"{count(len(issue.sections), 'theme')}, {count(len(issue.references), 'source')}, "
                 f"{self.words:,} words, about {self.minutes} min to read "
-                f"({issue.config.lint.words_per_minute:g} words a minute)")
+                f"({issue.config.lint.words_per_minute:g} words a minute); "
+                f"email {size_text(self.email_bytes)} of {GMAIL_CLIP_BYTES // 1024} KB")
         warnings = sum(1 for p in self.problems if p.severity == "warning")
         return text + (f"; {count(warnings, 'warning')}" if warnings else "")
 
@@ -115,6 +118,7 @@ class _Linter:
         self.settings = issue.config.lint
         self.files = _Files(project.root)
         self.problems: list[Problem] = []
+        self.email_bytes = 0
 
     def warn(self, where: Origin, rule: str, message: str, hint: str = "") -> None:
         if rule not in self.settings.disable:
@@ -177,8 +181,8 @@ class _Linter:
         from ..render.colours import brand_warnings
         from ..render.html import render_html, size_warning
 
-        html = render_html(self.issue, self.project.root / "templates")
-        size = size_warning(self.issue.id, len(html.encode("utf-8")))
+        self.email_bytes = len(render_html(self.issue, self.project.root / "templates").encode())
+        size = size_warning(self.issue.id, self.email_bytes)
         for problem in [*brand_warnings(self.issue.config, self.project.root),
                         *([size] if size else [])]:
             if problem.rule not in self.settings.disable:
@@ -431,7 +435,8 @@ def lint_issue(project, issue: Issue) -> LintResult:
     """Every editorial warning of a validated issue, sorted by place."""
     words = reading_words(issue)
     minutes = max(1, math.ceil(words / issue.config.lint.words_per_minute))
-    return LintResult(issue, tuple(_Linter(project, issue).run()), words, minutes)
+    return LintResult(issue, tuple((linter := _Linter(project, issue)).run()), words, minutes,
+                      linter.email_bytes)
 
 
 class CheckFailed(BriefingError):
@@ -443,11 +448,8 @@ class CheckFailed(BriefingError):
         super().__init__(problems)
 
     def report(self) -> str:
-        lines = [p.format() for p in self.problems]
         errors = [p for p in self.problems if p.severity == "error"]
-        files = len({p.path for p in errors})
-        lines.append(f"{count(len(errors), 'error')} in {count(files, 'file')}")
-        return "\n".join(lines)
+        return "\n".join([*(p.format() for p in self.problems), count_line(errors)])
 
 
 def check(project, issue_id: str | None = None, strict: bool = False) -> LintResult:
@@ -498,7 +500,7 @@ def report_json(result: LintResult | None, error: BriefingError | None = None,
         data["issue"] = issue.id
         data["summary"] = {"items": len(issue.items), "themes": len(issue.sections),
                            "sources": len(issue.references), "words": result.words,
-                           "reading_minutes": result.minutes}
+                           "reading_minutes": result.minutes, "email_bytes": result.email_bytes}
     data["problems"] = [{"path": p.path, "line": p.line, "col": p.col, "severity": p.severity,
                          "rule": p.rule or None, "message": p.message, "hint": p.hint or None}
                         for p in problems]
