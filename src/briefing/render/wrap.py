@@ -27,14 +27,29 @@ def _is_wide(char: str) -> bool:
     return unicodedata.east_asian_width(char) in ("W", "F")
 
 
+# A short run in ASCII parentheses inside a space-free word, "(春晚)" after a name in English
+# text, is read as one: a line never breaks inside it (longer runs are prose and may).
+_SHORT_GROUP = re.compile(r"\([^()]{1,10}\)")
+
+
+def _kept_together(word: str) -> set[int]:
+    """Indexes of the characters a line must not break before: those inside a short group."""
+    inside: set[int] = set()
+    for group in _SHORT_GROUP.finditer(word):
+        inside.update(range(group.start() + 1, group.end()))
+    return inside
+
+
 def _pieces(word: str) -> list[str]:
     """Split a space-free word at the points where a line may break (around wide characters)."""
     if word.isascii():
         return [word]
     pieces: list[str] = []
     current = ""
-    for char in word:
-        breakable = current and (_is_wide(char) or _is_wide(current[-1]))
+    together = _kept_together(word) if "(" in word else set()
+    for index, char in enumerate(word):
+        breakable = current and (_is_wide(char) or _is_wide(current[-1])) \
+            and index not in together
         if breakable and char not in _NO_START and current[-1] not in _NO_END:
             pieces.append(current)
             current = char
