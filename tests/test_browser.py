@@ -169,29 +169,38 @@ def test_design_survives_clients_that_strip_style_blocks(built, tmp_path: Path) 
     assert not bare.scrolls_sideways
 
 
-def test_build_screenshots_writes_four_previews(tmp_path: Path) -> None:
+def test_build_screenshots_are_private_and_out_stays_public(tmp_path: Path) -> None:
+    """The email in four views, the web page and the preview page, as PNGs in .briefing/:
+    screenshots differ by machine and weigh megabytes, and out/ is published as it is."""
     project = make_project(tmp_path / "news", issue=ISSUE)
-    result = project.cli("build", "--screenshots", timeout=120)
+    assert project.cli("build").code == 0
+    (project.root / OUT / "preview").mkdir()  # what an earlier version left there
+    (project.root / OUT / "preview/light-375.png").write_bytes(png(1, 1, (0, 0, 0)))
+    result = project.cli("build", "--screenshots", timeout=180)
     assert result.code == 0, result.err
     assert result.err == ""
-    assert ("preview 2026-W07: light-375.png, dark-375.png, light-600.png, dark-600.png -> "
-            "out/2026-W07/preview/") in result.out.splitlines()
+    assert ("screenshots 2026-W07: light-375.png, dark-375.png, light-600.png, dark-600.png, "
+            "web-light-1280.png, web-dark-375.png, preview-1400.png -> "
+            ".briefing/screenshots/2026-W07/") in result.out.splitlines()
+    shots = project.root / ".briefing/screenshots/2026-W07"
     for name, width in (("light-375", 375), ("dark-375", 375), ("light-600", 600),
-                        ("dark-600", 600)):
-        data = (project.root / OUT / "preview" / f"{name}.png").read_bytes()
-        w, h = png_size(data)
-        assert w == width and h > 800
-    leftovers = [p.name for p in (project.root / OUT / "preview").iterdir()
-                 if not p.name.endswith(".png")]
-    assert leftovers == []
+                        ("dark-600", 600), ("web-light-1280", 1280), ("web-dark-375", 375),
+                        ("preview-1400", 1400)):
+        w, h = png_size((shots / f"{name}.png").read_bytes())
+        assert w == width and h >= 800, name
+    assert sorted(p.name for p in shots.iterdir()) == sorted(
+        p.name for p in shots.iterdir() if p.name.endswith(".png"))
+    assert (project.root / ".briefing/screenshots").stat().st_mode & 0o777 == 0o700
+    assert not (project.root / OUT / "preview").exists()
+    assert not [p for p in (project.root / "out").rglob("*.png")]
 
 
 def test_screenshots_without_chromium_fail_cleanly(project) -> None:
     result = project.cli("build", "--screenshots",
                          env={"BRIEFING_CHROMIUM": "/nonexistent/chromium"})
     assert result.code == 1
-    assert result.err == ("out/2026-W07/preview: error: cannot take screenshots: cannot start "
-                          "/nonexistent/chromium: No such file or directory\n")
+    assert result.err == (".briefing/screenshots/2026-W07: error: cannot take screenshots: "
+                          "cannot start /nonexistent/chromium: No such file or directory\n")
     assert "Traceback" not in result.err
 
 
@@ -202,9 +211,10 @@ def test_a_chromium_that_cannot_start_is_explained(project, tmp_path: Path) -> N
     broken.chmod(0o755)
     result = project.cli("build", "--screenshots", env={"BRIEFING_CHROMIUM": str(broken)})
     assert result.code == 1
-    assert result.err == (f"out/2026-W07/preview: error: cannot take screenshots: {broken} did "
-                          "not start: error while loading shared libraries: libnss3.so\n")
-    assert not (project.root / OUT / "preview").exists()
+    assert result.err == (f".briefing/screenshots/2026-W07: error: cannot take screenshots: "
+                          f"{broken} did not start: error while loading shared libraries: "
+                          "libnss3.so\n")
+    assert not (project.root / ".briefing/screenshots").exists()
 
 
 def test_chart_labels_break_between_words_and_a_word_too_long_is_named(tmp_path: Path) -> None:

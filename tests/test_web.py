@@ -110,11 +110,12 @@ def test_screenshots_of_a_draft(project) -> None:
     project.write("briefs/2026-W07/issue.yaml", ISSUE + "draft: true\n")
     result = project.cli("build", "--screenshots", timeout=180)
     assert result.code == 0, result.err
-    assert result.out.splitlines()[1] == ("preview 2026-W07: light-375.png, dark-375.png, "
-                                          "light-600.png, dark-600.png -> "
-                                          ".briefing/drafts/2026-W07/preview/")
-    assert (project.root / ".briefing/drafts/2026-W07/preview/dark-375.png").stat().st_size
+    assert result.out.splitlines()[1] == (
+        "screenshots 2026-W07: light-375.png, dark-375.png, light-600.png, dark-600.png, "
+        "web-light-1280.png, web-dark-375.png, preview-1400.png -> .briefing/screenshots/2026-W07/")
+    assert (project.root / ".briefing/screenshots/2026-W07/dark-375.png").stat().st_size
     assert not (project.root / "out").exists()
+    assert not (project.root / ".briefing/drafts/2026-W07/preview").exists()
 
 
 # --- the issue page ---------------------------------------------------------------------------

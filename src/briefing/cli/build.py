@@ -22,9 +22,10 @@ def build(issue: IssueArg = None,
               "--all", help="Rebuild every issue that was not sent; nothing is written if any "
                             "is invalid.")] = False,
           screenshots: Annotated[bool, typer.Option(
-              "--screenshots", help="Also open email.html in headless Chromium at 375 and "
-                                    "600 px, light and dark, and save PNGs in "
-                                    "out/<ISSUE>/preview/.")] = False) -> None:
+              "--screenshots", help="Also open the email (375 and 600 px, light and dark), "
+                                    "the web page and the preview in headless Chromium, and "
+                                    "save PNGs in .briefing/screenshots/<ISSUE>/ (private, "
+                                    "never in out/).")] = False) -> None:
     """Validate an issue and write out/<ISSUE>/: email.html, digest.txt, message.eml, issue.json
     and its web page index.html (a draft: into .briefing/drafts/<ISSUE>/, never out/).
 
@@ -68,17 +69,15 @@ def _report_warnings(results: list[BuildResult]) -> None:
 
 
 def _screenshots(project: Project, result: BuildResult) -> None:
-    """Preview PNGs of a built email, and a warning for anything a reader would see go wrong."""
-    from ..editorial.browser import write_previews
-    from ..publish.issues import output_root
+    """Screenshots of a built issue, and a warning for anything a reader would see go wrong."""
+    from ..editorial.screenshots import take_screenshots
 
-    issue_id = result.issue.id
-    root, shown = output_root(project, result.issue.draft)
-    paths, warnings = write_previews(root, issue_id, shown)
-    for warning in warnings:
+    issue = result.issue
+    shots = take_screenshots(project, issue.id, issue.draft, issue.title)
+    for warning in shots.warnings:
         typer.echo(warning.format(), err=True)
-    typer.echo(f"preview {issue_id}: {', '.join(p.name for p in paths)} -> "
-               f"{shown}/{issue_id}/preview/")
+    typer.echo(f"screenshots {issue.id}: {', '.join(p.name for p in shots.paths)} -> "
+               f"{shots.shown}/")
 
 
 def _report_build(result: BuildResult) -> None:

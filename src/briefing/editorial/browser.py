@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BriefingError, Problem
+from ..errors import Problem
 
 # The flags every run uses: no sandbox (containers run as root), nothing that phones home.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -363,20 +363,26 @@ def capture(html: str, views: tuple[View, ...] = VIEWS, *, offline: bool = False
             screenshots: bool = True, timeout: float = 60.0,
             profile_parent: Path | None = None) -> list[Capture]:
     """Open the email in headless Chromium once per width; measure and shoot light and dark."""
-    captures = []
     with Browser(offline=offline, timeout=timeout, profile_parent=profile_parent) as browser:
-        page_file = Path(browser.profile) / "email.html"
-        page_file.write_text(html, encoding="utf-8")
-        page = browser.new_page()
-        for width in dict.fromkeys(v.width for v in views):
-            page.viewport(width, mobile=width < 600)
-            page.colour_scheme(False)
-            page.open(page_file.as_uri())
-            for view in (v for v in views if v.width == width):
-                page.colour_scheme(view.dark)
-                metrics = page.evaluate(MEASURE)
-                png = page.screenshot() if screenshots else b""
-                captures.append(Capture(view, png, metrics))
+        return capture_in(browser, html, views, screenshots)
+
+
+def capture_in(browser: Browser, html: str, views: tuple[View, ...] = VIEWS,
+               screenshots: bool = True) -> list[Capture]:
+    """capture(), in a browser already running."""
+    captures = []
+    page_file = Path(browser.profile) / "email.html"
+    page_file.write_text(html, encoding="utf-8")
+    page = browser.new_page()
+    for width in dict.fromkeys(v.width for v in views):
+        page.viewport(width, mobile=width < 600)
+        page.colour_scheme(False)
+        page.open(page_file.as_uri())
+        for view in (v for v in views if v.width == width):
+            page.colour_scheme(view.dark)
+            metrics = page.evaluate(MEASURE)
+            png = page.screenshot() if screenshots else b""
+            captures.append(Capture(view, png, metrics))
     return captures
 
 
@@ -402,24 +408,3 @@ def preview_problems(captures: list[Capture], where: str) -> list[Problem]:
                                     rule="preview-label",
                                     hint="shorten the label or the word"))
     return problems
-
-
-def write_previews(out_root: Path, issue_id: str,
-                   shown: str = "out") -> tuple[list[Path], list[Problem]]:
-    """Screenshot the built <root>/<ISSUE>/email.html in the four views into <ISSUE>/preview/
-    (root: out/, or .briefing/drafts/ for a draft, named `shown` in messages)."""
-    from ..files import write_files
-    email = out_root / issue_id / "email.html"
-    try:
-        html = email.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BriefingError(Problem(f"{shown}/{issue_id}/email.html", 0, 0,
-                                    f"cannot read the built email: {exc.strerror}")) from None
-    try:
-        captures = capture(html)
-    except (BrowserError, TimeoutError) as exc:
-        raise BriefingError(Problem(f"{shown}/{issue_id}/preview", 0, 0,
-                                    f"cannot take screenshots: {exc}")) from None
-    paths = write_files(out_root, {f"{issue_id}/preview/{c.view.name}.png": c.png
-                                   for c in captures}, shown)
-    return paths, preview_problems(captures, f"{shown}/{issue_id}/email.html")

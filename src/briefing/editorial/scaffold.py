@@ -26,9 +26,18 @@ SCHEMA_DIR = "schema"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
+def _today() -> dt.date:
+    """Today; or the day of $SOURCE_DATE_EPOCH when it is set (reproducible-builds.org), so a
+    script or the docs' test gets the same week every time it runs."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.date.today()
+
+
 def current_week(today: dt.date | None = None) -> str:
     """This ISO week as an issue id, e.g. 2026-W07 (ISO years can differ from calendar years)."""
-    year, week, _ = (today or dt.date.today()).isocalendar()
+    year, week, _ = (today or _today()).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -108,7 +117,7 @@ def new_brief(project: Project, theme_id: str, issue_id: str | None = None,
         raise BriefingError(Problem(shown, 0, 0, "already exists; 'briefing new' never "
                                                  "overwrites a brief",
                                     hint=_free_name_hint(folder, theme_id, issue_id)))
-    date = date_from_id(issue_id) or (today or dt.date.today())
+    date = date_from_id(issue_id) or (today or _today())
     text = _render_brief(project, {"theme": theme, "issue_id": issue_id,
                                    "date": date.isoformat()})
     if not _inside(project, folder):  # before mkdir: never create anything outside
@@ -271,7 +280,8 @@ Every week:
 
 
 GITIGNORE_TEXT = """\
-# Private state of briefing: drafts, caches, subscribers (never commit or publish it).
+# Private state of briefing: drafts, caches, screenshots, subscribers (never commit or
+# publish it).
 .briefing/
 """
 
