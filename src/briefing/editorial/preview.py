@@ -430,10 +430,11 @@ PAGE = """<!doctype html>
   #mobile { width: 375px; }
   #digest { width: 620px; }
   main.stale iframe { opacity: .45; }
-  /* From 1200 px the three panes sit side by side: the phone keeps its 375 px, the desktop
-     email is drawn at 680 px and scaled down to its column, the digest takes the rest. */
+  /* From 1200 px the three panes sit side by side: the phone keeps its 375 px, the digest
+     at least the 600 px its 72 columns need in a 13 px monospace font (narrower, the browser
+     would wrap it again), and the desktop email is drawn at 680 px and scaled to the rest. */
   @media (min-width: 1200px) {
-    main { display: grid; grid-template-columns: minmax(0, 1.15fr) 377px minmax(0, 1fr);
+    main { display: grid; grid-template-columns: minmax(0, 1.15fr) 377px minmax(600px, 1fr);
            flex-wrap: nowrap; }
     #desktop-box { overflow: hidden; }
     #desktop { transform-origin: 0 0; }
