@@ -14,7 +14,7 @@ from .common import IssueArg, app, current_project
 @app.command()
 def send(issue: IssueArg = None,
          dry_run: Annotated[bool, typer.Option(
-             "--dry-run/--no-dry-run",
+             "--dry-run/--no-dry-run", show_default=False,
              help="Show what would be sent (the default); --no-dry-run sends.")] = True,
          to: Annotated[list[str] | None, typer.Option(
              "--to", metavar="ADDRESS", show_default=False,
@@ -36,7 +36,7 @@ def send(issue: IssueArg = None,
                              "that changed since it was sent; never to a suppressed "
                              "address.")] = False,
          rate: Annotated[float, typer.Option(
-             "--rate", metavar="N",
+             "--rate", metavar="N", show_default=False,
              help="At most N messages per second (default: no limit).")] = 0.0,
          timeout: Annotated[float, typer.Option(
              "--timeout", metavar="SECONDS", callback=_positive_seconds,

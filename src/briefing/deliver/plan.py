@@ -180,8 +180,12 @@ class Plan:
         rate = f", at most {o.rate:g} per second" if o.rate else ""
         record = " and record each accepted one" if any(r.record for r in self.todo) else ""
         if dry_run:
+            # What "try later" is for this transport: an SMTP 4xx reply, or a command's exit
+            # status 75 or 69 (sysexits.h; deliver/sendmail.py).
+            later = "4xx replies are" if isinstance(self.transport, SmtpTransport) else \
+                "exit statuses 75 and 69 (try again later) are"
             lines.append(f"would send: {count(len(self.todo), 'message')} ({how}{rate})"
-                         f"{record}; 4xx replies are retried up to {MAX_ATTEMPTS} times")
+                         f"{record}; {later} retried up to {MAX_ATTEMPTS} times")
             lines.append(f"to send for real: {self.command()}")
         else:
             lines.append(f"sending:    {count(len(self.todo), 'message')} ({how}{rate})")

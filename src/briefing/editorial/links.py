@@ -6,7 +6,6 @@ import contextlib
 import heapq
 import http.client
 import itertools
-import json
 import queue
 import socket
 import ssl
@@ -19,13 +18,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from ..content.model import Issue, Origin
-from ..errors import BriefingError, Problem
+from ..errors import Problem
 
-# The cache is private state: out/ is published as it is, so it lives in .briefing/.
-PRIVATE_DIR = ".briefing"
-CACHE_FILE = "cache/links.json"
-OLD_CACHE_FILE = ".linkcache.json"  # in out/, where versions before 0.2 kept it
-CACHE_VERSION = 1
 USER_AGENT = "briefing-links/0.1 (newsletter link check)"
 # 405 Method Not Allowed and 501 Not Implemented are how servers say "no HEAD here"; many
 # others (CDNs, bot filters) answer a HEAD with 403, 404 or 5xx for a page a GET opens. So any
@@ -69,7 +63,17 @@ class LinkReport:
         moved = sum(1 for r in self.results if r.ok and r.moved_to)
         fine = len(self.results) - moved - self.broken
         return (f"checked {count(len(self.results), 'link')} in {self.issue.id} ({cached} from "
-                f"cache): {fine} ok, {moved} moved, {self.broken} broken")
+                f"cache): {fine} ok, {moved} moved, {self.broken} broken") + self._offline()
+
+    def _offline(self) -> str:
+        """When no server answered at all (two hosts or more, or none found), the links are
+        rarely what is broken: say so."""
+        fresh = [r for r in self.results if not r.cached]
+        hosts = {urlsplit(r.url).hostname for r in fresh}
+        if fresh and all(r.status is None and not r.ok for r in fresh) and (
+                len(hosts) > 1 or all("host not found" in r.error for r in fresh)):
+            return f"; no answer from any of the {len(hosts)} hosts: is this machine offline?"
+        return ""
 
 
 # -- addresses ---------------------------------------------------------------------------------
@@ -347,51 +351,6 @@ def _reason(reason: BaseException) -> str:
     return _one_line(str(reason)) or type(reason).__name__
 
 
-# -- the cache: only working links are kept, so a broken one is always checked again ----------
-
-def _load_cache(project, max_age: float, now: float) -> dict[str, dict]:
-    try:
-        data = json.loads((project.root / PRIVATE_DIR / CACHE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
-    links = data.get("links")
-    if not isinstance(links, dict):
-        return {}
-    return {url: entry for url, entry in links.items()
-            if isinstance(entry, dict) and isinstance(entry.get("checked"), (int, float))
-            and 0 <= now - entry["checked"] <= max_age}
-
-
-def _save_cache(project, entries: dict[str, dict]) -> Problem | None:
-    """Write the cache; a warning (never an exception) when it cannot be written, because the
-    results of the check matter more than the cache."""
-    from ..files import write_files
-    private = project.root / PRIVATE_DIR
-    data = {"version": CACHE_VERSION, "links": dict(sorted(entries.items()))}
-    try:
-        if private.is_symlink():
-            raise OSError(f"{PRIVATE_DIR}/ is a symbolic link")
-        private.mkdir(mode=0o700, exist_ok=True)  # private state: only its owner reads it
-        write_files(private, {CACHE_FILE: (json.dumps(data, indent=1) + "\n").encode("utf-8")})
-    except (OSError, BriefingError) as exc:
-        why = (exc.problems[0].message.removeprefix("cannot write: ")
-               if isinstance(exc, BriefingError) else exc.strerror or str(exc))
-        return Problem(f"{PRIVATE_DIR}/{CACHE_FILE}", 0, 0, f"cannot save the link cache: {why}",
-                       "the results above are complete; the next run checks every link again",
-                       severity="warning", rule="link-cache")
-    # An older version kept the cache in out/, which is published: take it away from there.
-    with contextlib.suppress(OSError):
-        (project.out / OLD_CACHE_FILE).unlink()
-    return None
-
-
-def _from_cache(url: str, entry: dict) -> LinkResult:
-    return LinkResult(url, entry.get("status"), entry.get("moved_to") or "",
-                      entry.get("moved_status") or 0, cached=True)
-
-
 # -- the run -------------------------------------------------------------------------------------
 
 def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per_host: int = 2,
@@ -400,14 +359,15 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
                 started: Callable[[int], None] | None = None) -> LinkReport:
     """Check an issue's URLs: at most `per_host` requests at a time to any one host."""
     from ..content.validate import load_issue
+    from .linkcache import from_cache, load_cache, save_cache
     from .lint import url_places
 
     issue = load_issue(project, issue_id)
     places = url_places(project, issue)
     urls = [r.url for r in issue.references]
     now = time.time()
-    cache = _load_cache(project, max_age_hours * 3600, now)
-    results: dict[str, LinkResult] = {u: _from_cache(u, cache[u]) for u in urls
+    cache = load_cache(project, max_age_hours * 3600, now)
+    results: dict[str, LinkResult] = {u: from_cache(u, cache[u]) for u in urls
                                       if use_cache and u in cache}
     todo = [u for u in urls if u not in results]
     if started:
@@ -428,7 +388,7 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
     ordered = tuple(results[u] for u in urls)
     problems = _problems(ordered, places)
     if todo:
-        unsaved = _save_cache(project, {**kept, **fresh})
+        unsaved = save_cache(project, {**kept, **fresh})
         if unsaved is not None:
             problems.append(unsaved)
     return LinkReport(issue, ordered, tuple(problems))
