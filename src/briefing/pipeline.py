@@ -121,6 +121,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     if issue.draft:
         root, shown = output_root(project, draft=True)
         private_folder(root.parent)
+        private_folder(root)  # drafts are private: .briefing/drafts/ is 0700 like its parent
         paths = write_files(root, _draft_files(rendered), shown)
         return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, issue))
     from .files import confined_path
@@ -187,6 +188,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     if drafts:
         root, shown = output_root(project, draft=True)
         private_folder(root.parent)
+        private_folder(root)  # drafts are private: .briefing/drafts/ is 0700 like its parent
         files = {k: v for r in drafts for k, v in _draft_files(r).items()}
         paths = write_files(root, files, shown)
         built += [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
