@@ -34,6 +34,14 @@ def test_readme_commands_install_from_the_lock() -> None:
         assert text.count("--hash=sha256:") >= len(pins)
 
 
+def test_the_readme_is_short_and_names_nothing_outside_the_repository() -> None:
+    """What it is, one picture, the two commands, links into docs/: the rest is the site's."""
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    assert not re.search(r"https?://|mailto:|\.\./", text)
+    assert text.count("![") == 1
+
+
 def test_files_the_readme_names_exist() -> None:
     text = (REPO / "README.md").read_text()
     assert "../shared" not in text and "DESIGN.md" not in text
