@@ -73,7 +73,7 @@ def test_binary_file(project) -> None:
 def test_missing_issue_folder_lists_existing(project) -> None:
     assert_fails(project.cli("check", "2026-W08"),
                  "briefs/2026-W08: error: issue folder does not exist; issues: 2026-W07 "
-                 "(did you mean '2026-W07'?)")
+                 "(did you mean '2026-W07'?)\n1 error")
 
 
 def test_issue_id_with_path_is_refused(project) -> None:

@@ -242,7 +242,7 @@ def test_symlinked_issue_folder_leading_outside_is_refused(factory, tmp_path: Pa
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere/industry.yaml").write_text(BRIEF, encoding="utf-8")
     os.symlink(tmp_path / "elsewhere", project.root / "briefs/2026-W08")
-    assert_refused(project.cli("check", "2026-W08"),
+    assert_invalid(project.cli("check", "2026-W08"),
                    "briefs/2026-W08: error: issue folder is a link that leads outside the project")
 
 

@@ -468,22 +468,14 @@ def check(project, issue_id: str | None = None, strict: bool = False) -> LintRes
         chosen = None
     try:
         result = lint_issue(project, load_issue(project, issue_id))
-    except BriefingError as exc:
-        problems = list(dict.fromkeys([*exc.problems, *folders]))
-        if strict:
-            raise CheckFailed(problems, chosen) from None
-        raise CheckFailed(problems, chosen) if folders else _named(exc, chosen) from None
+    except BriefingError as exc:  # whatever stopped it, check ends with the count
+        raise CheckFailed(list(dict.fromkeys([*exc.problems, *folders])), chosen) from None
     warnings = list(result.problems)
     if strict:
         warnings = [replace(p, severity="error") for p in warnings]
     if folders or (strict and warnings):
         raise CheckFailed([*folders, *warnings], result.issue.id)
     return result
-
-
-def _named(error: BriefingError, issue: str | None) -> BriefingError:
-    error.issue = issue  # for --format json
-    return error
 
 
 def report_json(result: LintResult | None, error: BriefingError | None = None,
