@@ -18,8 +18,11 @@ ISSUE_FILE = "issue.yaml"
 ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # What the web edition writes at the top of out/ next to the issue folders: an issue folder of
 # one of these names would take its place (out/index.html/ breaks every later build).
-RESERVED_IDS = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind",
-                          "robots.txt", "favicon.ico", "sitemap.xml"})
+WRITTEN_AT_TOP = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind"})
+# What web servers and crawlers look for at the top of a site: never written, but an issue
+# folder of one of these names would answer for it.
+LOOKED_FOR_AT_TOP = frozenset({"robots.txt", "favicon.ico", "sitemap.xml"})
+RESERVED_IDS = WRITTEN_AT_TOP | LOOKED_FOR_AT_TOP
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
@@ -76,8 +79,7 @@ def issue_ids(project: Project) -> list[str]:
 def id_problem(name: str) -> str | None:
     """Why a folder name cannot be an issue id, or None when it can."""
     if name in RESERVED_IDS:
-        return (f"'{name}' is a file the web edition writes at the top of out/, so it cannot "
-                "be an issue id")
+        return f"'{name}' {_reserved_why(name)}, so it cannot be an issue id"
     if not ISSUE_ID.fullmatch(name) or name in (".", ".."):
         if len(name) > 64:
             return f"the name is {len(name)} characters long; an issue id has at most 64"
@@ -87,6 +89,12 @@ def id_problem(name: str) -> str | None:
         return ("not a valid issue id (letters, digits, '.', '_', '-'; it must not start "
                 "with '.' and has no '/')")
     return None
+
+
+def _reserved_why(name: str) -> str:
+    if name in WRITTEN_AT_TOP:
+        return "is a file the web edition writes at the top of out/"
+    return "is a name web servers and crawlers look for at the top of a site"
 
 
 def skipped_folders(project: Project) -> list[tuple[str, str]]:
@@ -108,8 +116,8 @@ def check_issue_id(project: Project, issue_id: str) -> None:
             "it must not start with '.' and has no '/')"))
     if issue_id in RESERVED_IDS:
         raise BriefingError(Problem(
-            f"{BRIEFS_DIR}/{issue_id}", 0, 0, f"'{issue_id}' is a file the web edition writes "
-            "at the top of out/, so it cannot be an issue id", "rename the folder"))
+            f"{BRIEFS_DIR}/{issue_id}", 0, 0, f"'{issue_id}' {_reserved_why(issue_id)}, so it "
+            "cannot be an issue id", "rename the folder"))
     folder = project.briefs / issue_id
     if not folder.is_dir():
         known = issue_ids(project)
