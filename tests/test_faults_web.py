@@ -88,7 +88,8 @@ def test_issue_folders_named_like_site_files_are_refused(project, name: str) -> 
     result = project.cli("check", name)
     assert result.code == 1
     assert result.err == (f"briefs/{name}: error: '{name}' is a file the web edition writes at "
-                          "the top of out/, so it cannot be an issue id (rename the folder)\n")
+                          "the top of out/, so it cannot be an issue id (rename the folder)\n"
+                          "1 error\n")
     built = project.cli("build", "--all")
     assert built.code == 0, built.err
     assert (f"skipped briefs/{name}/: '{name}' is a file the web edition writes at the top of "

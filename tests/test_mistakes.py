@@ -234,6 +234,14 @@ def test_a_url_without_a_scheme(tmp_path: Path) -> None:
                "('example.org/a') (write the full address: https://example.org/a)", "1 error")
 
 
+def test_names_servers_look_for_are_not_called_files_the_site_writes(project) -> None:
+    project.write("briefs/robots.txt/industry.yaml", BRIEF)
+    fails_with(project.cli("check", "robots.txt"),
+               "briefs/robots.txt: error: 'robots.txt' is a name web servers and crawlers look "
+               "for at the top of a site, so it cannot be an issue id (rename the folder)",
+               "1 error")
+
+
 def test_send_help_shows_each_default_once(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "send", "--help", env={"COLUMNS": "200"})
     assert result.code == 0
