@@ -4,11 +4,12 @@ and every shell example in it is run here, its output compared with what the pag
 A page's ```console blocks are its shell examples: `$ command` lines, each followed by the
 output it prints (stdout and stderr as a terminal shows them). They run in order, in one folder
 per page: a copy of the sample project, or an empty folder for a page that says
-`<!-- docs-test: fresh -->` (Getting started). `written on YYYY-MM-DD` in that comment is the
-day `init` and `new` take for today (SOURCE_DATE_EPOCH), so "this week" is the page's. In the output shown, a line `...` stands for any
-lines and `...` inside a line for any text; `^C` means Ctrl-C is pressed once the lines before
-it are printed. A command that must fail says so in a comment: `$ briefing check  # exits 1`.
-A fenced block right after `<!-- file: PATH -->` is written to PATH before the commands after it.
+`<!-- docs-test: fresh -->` (Getting started). `<!-- docs-test: written on YYYY-MM-DD -->` is
+the day `init` and `new` take for today (SOURCE_DATE_EPOCH), so "this week" is the page's. In
+the output shown, a line `...` stands for any lines and `...` inside a line for any text; `^C`
+means Ctrl-C is pressed once the lines before it are printed. A command that must fail says so
+in a comment: `$ briefing check  # exits 1`. A fenced block right after `<!-- file: PATH -->`
+is written to PATH before the commands after it.
 """
 
 from __future__ import annotations
