@@ -210,6 +210,13 @@ def test_dash_c_runs_any_command_in_that_folder(project, tmp_path: Path) -> None
     assert result.code == 0, result.err
     assert result.out == ("imported readers.csv (Substack): 1 added, 0 updated, 0 unchanged, "
                           "0 suppressed\n")
+    # After the command's name too, on every command and subcommand.
+    result = run_cli(elsewhere, "check", "-C", str(project.root))
+    assert result.code == 0 and result.out.startswith("ok: 2026-W07"), result.err
+    result = run_cli(elsewhere, "subscribers", "list", "-C", "../news", "--format", "csv")
+    assert result.code == 0, result.err
+    assert "a@example.net" in result.out
+    assert "-C DIR" in run_cli(elsewhere, "archive", "search", "--help").out
     missing = run_cli(elsewhere, "-C", "nowhere", "check")
     assert missing.code == 2
     assert missing.err.splitlines()[-1] == ("Error: Invalid value for '-C': cannot enter "

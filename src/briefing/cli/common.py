@@ -30,8 +30,30 @@ typer.core.TyperArgument.make_metavar = _plain_usage_metavar(  # type: ignore[me
 # Where a newcomer reads on: the docs ship with the source, not inside the wheel.
 DOCS = "docs/index.md in briefing's source (getting started: docs/getting-started.md)"
 
+class _ProjectGroup(typer.core.TyperGroup):
+    """The top-level group: every command under it also takes -C DIR after its name
+    (`briefing check -C news`), as the group does before it (`briefing -C news check`)."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        directory = next((p for p in self.params if "-C" in getattr(p, "opts", ())), None)
+        if command is not None and directory is not None:
+            _give_directory_option(command, directory)
+        return command
+
+
+def _give_directory_option(command, directory) -> None:
+    import copy
+    if not any("-C" in getattr(p, "opts", ()) for p in command.params):
+        option = copy.copy(directory)
+        option.expose_value = False  # the command's function has no parameter for it
+        command.params.append(option)
+    for sub in getattr(command, "commands", {}).values():  # archive search, subscribers add
+        _give_directory_option(sub, directory)
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
+                  rich_markup_mode=None, cls=_ProjectGroup,
                   help="Build, check, send and archive a newsletter from YAML briefs.",
                   epilog=f"Documentation: {DOCS}.")
 
