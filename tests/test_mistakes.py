@@ -354,3 +354,29 @@ def test_the_preview_digest_pane_holds_72_columns_at_1400_px(project, tmp_path: 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_mistakes_benchmark_runs_small() -> None:
+    """benchmarks/mistakes.py at a tiny size (timings are the benchmark's business)."""
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1]
+                                               / "benchmarks/mistakes.py"),
+                           "--items", "30", "--runs", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "| 30 |" in done.stdout and "(21 reported)" in done.stdout
+
+
+def test_a_big_brief_gets_fewer_fixes_than_a_small_one(tmp_path: Path) -> None:
+    """Each fix reads the file again: past 2,000,000 bytes of that, reading stops. A 480 KB
+    brief with 12 mistakes: 4 are read past, the 5th stops it."""
+    item = ITEM.replace("    summary:", "     summary:").replace("items:\n", "")
+    padding = "# " + "x" * 998 + "\n"
+    brief = "items:\n" + (padding * 40 + item) * 12
+    assert 400_000 < len(brief) < 500_000
+    result = check(tmp_path, brief)
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[-1] == "5 errors in 1 file", lines[-1]
+    assert lines[-2].endswith("; later problems in this file may be hidden (indent it by 4 "
+                              "spaces)")
+

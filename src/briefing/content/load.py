@@ -116,8 +116,10 @@ def load_yaml(path: Path, display: str, problems: list[Problem] | None = None,
     return parse_yaml(read_text(path, display), display, problems, keys)
 
 
-# After this many mistakes explained and fixed in one file, the next one ends its reading.
+# After this many mistakes explained and fixed in one file, the next one ends its reading; and
+# each fix reads the file again, so a big file gets fewer (a 500 KB brief, four).
 MAX_REPAIRS = 20
+MAX_REREAD_BYTES = 2_000_000
 
 
 def parse_yaml(text: str, display: str, problems: list[Problem] | None = None,
@@ -132,14 +134,17 @@ def parse_yaml(text: str, display: str, problems: list[Problem] | None = None,
     names, which tell a mis-indented key from text that needs quotes."""
     repaired: list[Problem] = []
     shifts: dict[int, int] = {}
+    reread = 0
     while True:
         found: list[Problem] = []
+        recover = (problems is not None and len(repaired) < MAX_REPAIRS
+                   and reread + len(text) <= MAX_REREAD_BYTES)
         try:
-            root = _located(text, display, found, keys, shifts,
-                            recover=problems is not None and len(repaired) < MAX_REPAIRS)
+            root = _located(text, display, found, keys, shifts, recover)
         except _Repaired as fix:
             assert problems is not None
             repaired.append(fix.problem)
+            reread += len(text)
             text = fix.text
             for line, delta in fix.shifts.items():
                 shifts[line] = shifts.get(line, 0) + delta

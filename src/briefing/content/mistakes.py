@@ -71,7 +71,8 @@ def explain_syntax_error(text: str, exc: yaml.MarkedYAMLError,
     explained = (_indentation(lines, at, exc, keys) or _quoting(lines, at, exc, pair)
                  or _colon_in_continuation(lines, at, exc) or _continuation(lines, at, exc))
     if explained is not None and explained.repaired is not None and \
-            _reads_to(explained.repaired, at + 2) <= at:
+            _reads_to(explained.repaired.split("\n"), _window_start(lines, at, at + 2),
+                      at + 2) <= at:
         # The fix does not get YAML past this line (there is more wrong with it): the file
         # cannot be read on from here.
         return Explained(explained.line, explained.col, f"{explained.message}; {HIDDEN}",
@@ -209,7 +210,7 @@ class _Fix:
     line: int       # 0-based
     column: int     # where it belongs
     moved: int      # how many lines move with it (its block, or its siblings)
-    text: str
+    block: str      # which: 'line', 'under' or 'siblings' (_shifted)
     clean: bool     # YAML reads the next _WINDOW lines after the error
     reached: int    # the line YAML reads to with the fix (past the error)
     near: bool      # the column of the key or item just above it
@@ -235,23 +236,39 @@ def _columns(lines: list[str], before: int, item: bool) -> list[tuple[int, str]]
     return found
 
 
-def _reads_to(text: str, limit: int) -> int:
-    """The 0-based line YAML stops at, reading the text's first `limit` lines; `limit` when it
+def _reads_to(lines: list[str], start: int, limit: int) -> int:
+    """The 0-based line YAML stops at, reading lines[start:limit] on their own; `limit` when it
     reads them all."""
-    window = "\n".join(text.split("\n", limit)[:limit])
     try:
-        for _ in yaml.parse(window, Loader=_Loader):
+        for _ in yaml.parse("\n".join(lines[start:limit]), Loader=_Loader):
             pass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        return mark.line if mark is not None else 0
+        return start + (mark.line if mark is not None else 0)
     except yaml.YAMLError:
-        return 0
+        return start
     return limit
 
 
-def _shifted(lines: list[str], number: int, delta: int, block: str) -> tuple[str, dict[int, int]]:
-    """The text with a line moved `delta` columns, and with it (block 'under') the lines
+def _window_start(lines: list[str], first: int, limit: int) -> int:
+    """A line at or before `first` from which YAML can read the lines up to `limit` on their
+    own: a key or a list item indented no further than any line after it. Trying a fix then
+    costs a few dozen lines, not the whole file before it (a 500 KB brief took a minute)."""
+    floor = min((_indent(x) for x in lines[first:limit]
+                 if x.strip() and not x.lstrip().startswith("#")), default=0)
+    for number in range(first, max(-1, first - 500), -1):
+        line = lines[number]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if _indent(line) <= floor and (_KEY_LINE.match(line) or _ITEM_LINE.match(line)):
+            return number
+        floor = min(floor, _indent(line))
+    return 0
+
+
+def _shifted(lines: list[str], number: int, delta: int,
+             block: str) -> tuple[list[str], dict[int, int]]:
+    """The lines with one moved `delta` columns, and with it (block 'under') the lines
     indented further, or (block 'siblings') those indented as far or further."""
     found = _indent(lines[number])
     moved = {number: delta}
@@ -269,7 +286,7 @@ def _shifted(lines: list[str], number: int, delta: int, block: str) -> tuple[str
     new = list(lines)
     for index in moved:
         new[index] = " " * (_indent(lines[index]) + delta) + lines[index].lstrip(" ")
-    return "\n".join(new), moved
+    return new, moved
 
 
 def _indentation(lines: list[str], at: int, exc: yaml.MarkedYAMLError,
@@ -279,8 +296,9 @@ def _indentation(lines: list[str], at: int, exc: yaml.MarkedYAMLError,
     limit = min(len(lines), at + 1 + _WINDOW)
     candidates = sorted({at, max(0, at - 1), *range(at, max(-1, at - _LINES_BACK), -1)}
                         | ({exc.context_mark.line} if exc.context_mark else set()), reverse=True)
+    start = _window_start(lines, min(candidates), limit)
+    window = lines[start:limit]
     best: _Fix | None = None
-    shifts: dict[int, int] = {}
     for number in candidates:
         if number >= len(lines):
             continue
@@ -293,16 +311,17 @@ def _indentation(lines: list[str], at: int, exc: yaml.MarkedYAMLError,
         nearest = places[0][0] if places else -1
         for column in sorted({c for c, _ in places} - {found}, key=lambda c: abs(c - found)):
             for block in ("line", "under", "siblings"):
-                text, moved = _shifted(lines, number, column - found, block)
-                reached = _reads_to(text, limit)
+                tried, moved = _shifted(window, number - start, column - found, block)
+                reached = start + _reads_to(tried, 0, limit - start)
                 if reached <= at:
                     continue
-                fix = _Fix(number, column, len(moved) - 1, text, reached >= limit - 1,
+                fix = _Fix(number, column, len(moved) - 1, block, reached >= limit - 1,
                            reached, column == nearest, column - found)
                 if best is None or _better(fix, best):
-                    best, shifts = fix, moved
+                    best = fix
     if best is None:
         return None
+    fixed, shifts = _shifted(lines, best.line, best.delta, best.block)
     line = lines[best.line]
     found = _indent(line)
     key, dash = _KEY_LINE.match(line), _ITEM_LINE.match(line)
@@ -313,13 +332,13 @@ def _indentation(lines: list[str], at: int, exc: yaml.MarkedYAMLError,
               else "as the list items before it have" if names else "as the lines around it")
     delta = best.column - found
     hint = f"indent it by {best.column} space{'' if best.column == 1 else 's'}"
-    if best.moved:
-        lines_after = "the line" if best.moved == 1 else f"the {best.moved} lines"
+    if len(shifts) > 1:
+        lines_after = "the line" if len(shifts) == 2 else f"the {len(shifts) - 1} lines"
         hint += (f", and move {lines_after} under it {abs(delta)} "
                  f"space{'' if abs(delta) == 1 else 's'} {'right' if delta > 0 else 'left'} too")
     return Explained(best.line + 1, found + 1,
                      f"wrong indentation of {what}: expected {best.column} spaces, {beside}; "
-                     f"found {found}", hint, best.text, shifts)
+                     f"found {found}", hint, "\n".join(fixed), shifts)
 
 
 def _better(fix: _Fix, best: _Fix) -> bool:
@@ -361,10 +380,11 @@ def _tab_column(lines: list[str], number: int, rest: str) -> int | None:
     places = _columns(lines, number, item)
     nearest = places[0][0] if places else -1
     limit = min(len(lines), number + 1 + _WINDOW)
+    start = _window_start(lines, number, limit)
     tried = []
     for column in dict.fromkeys(c for c, _ in places):
-        fixed = _replace(lines, number, " " * column + rest)
-        reached = _reads_to(fixed, limit)
+        fixed = [*lines[start:number], " " * column + rest, *lines[number + 1:limit]]
+        reached = start + _reads_to(fixed, 0, limit - start)
         if reached > number:
             tried.append((reached < limit - 1, -reached, column != nearest, column))
     return min(tried)[3] if tried else None
