@@ -289,7 +289,7 @@ def test_header_values_refused_by_check_and_build(factory, kind, old, new, expec
     project = factory(**_case(kind, old, new))
     for command in ("check", "build"):
         result = project.cli(command)
-        assert (result.code, result.err.strip()) == (1, expected), command
+        assert (result.code, result.err.strip()) == (1, expected + "\n1 error"), command
         assert "Traceback" not in result.err
     assert not (project.root / OUT / "message.eml").exists()
 
@@ -304,7 +304,7 @@ def test_subject_that_forms_an_encoded_word_is_refused(factory) -> None:
     assert result.err.strip() == (
         "briefing.yaml: error: the subject '=?UTF-8?Q?=0ABcc:_evil@example.net?=' contains an "
         "encoded word ('=?UTF-8?Q?=0ABcc:_evil@example.net?=') once its placeholders are filled "
-        "in (write the characters themselves)")
+        "in (write the characters themselves)\n1 error")
     assert "Traceback" not in result.err
 
 

@@ -210,5 +210,5 @@ def test_invalid_issue_is_an_error_not_a_link_check(tmp_path: Path, site: Site) 
     result = project.cli("links")
     assert result.code == 1
     assert result.err == ("briefs/2026-W07/industry.yaml:1:8: error: 'items' needs at least one "
-                          "item\n")
+                          "item\n1 error\n")
     assert site.log == []

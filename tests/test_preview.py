@@ -116,7 +116,7 @@ def test_the_page_follows_edits_without_a_reload(project, preview_of, chromium) 
     brief.write_text("items: []\n")
     wait_until(lambda: not chromium.evaluate("document.getElementById('errors').hidden"), "errors")
     assert chromium.evaluate("document.getElementById('errors').textContent") == (
-        "briefs/2026-W07/industry.yaml:1:8: error: 'items' needs at least one item")
+        "briefs/2026-W07/industry.yaml:1:8: error: 'items' needs at least one item\n1 error")
     brief.write_text(BRIEF.replace("First headline", "Fixed again"))
     wait_until(lambda: "Fixed again" in chromium.evaluate(frame_text("desktop")), "the fixed email")
     assert chromium.evaluate("document.getElementById('errors').hidden") is True

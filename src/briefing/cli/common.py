@@ -47,6 +47,7 @@ def _give_directory_option(command, directory) -> None:
     if not any("-C" in getattr(p, "opts", ()) for p in command.params):
         option = copy.copy(directory)
         option.expose_value = False  # the command's function has no parameter for it
+        option.name = "change_directory"  # `init DIR` has a parameter named `directory`
         command.params.append(option)
     for sub in getattr(command, "commands", {}).values():  # archive search, subscribers add
         _give_directory_option(sub, directory)
