@@ -218,7 +218,7 @@ def test_state_setting_moves_the_store_but_never_under_out(factory) -> None:
     result = bad.cli("subscribers", "list")
     assert (result.code, result.err) == (1, (
         "briefing.yaml:16:8: error: 'state' must not be under out/, which is published as is "
-        "(keep it in .briefing/, which is private)\n"))
+        "(keep it in .briefing/, which is private)\n1 error\n"))
 
 
 def test_a_name_column_needs_the_email_column(project) -> None:
