@@ -181,7 +181,7 @@ class Plan:
         record = " and record each accepted one" if any(r.record for r in self.todo) else ""
         if dry_run:
             lines.append(f"would send: {count(len(self.todo), 'message')} ({how}{rate})"
-                         f"{record}; 4xx replies are retried up to {MAX_ATTEMPTS} times")
+                         f"{record}; a 4xx reply is tried up to {MAX_ATTEMPTS} times in all")
             lines.append(f"to send for real: {self.command()}")
         else:
             lines.append(f"sending:    {count(len(self.todo), 'message')} ({how}{rate})")
