@@ -31,12 +31,16 @@ LIST = CONFIG.replace(
 
 
 def token_for(project, address: str, label: str = "test-briefing.example.org") -> str:
-    """The token as the README defines it, computed here independently of briefing's code:
-    18 bytes of HMAC-SHA256(key, 'briefing-unsubscribe' NUL list-label NUL address), base64url."""
+    """The token as docs/subscribers.md defines it, computed here independently of briefing's
+    code: 12 bytes of HMAC-SHA256(key, 'briefing-unsubscribe' NUL list-identity NUL address),
+    then 6 bytes of HMAC-SHA256(check-key, those 12), check-key = HMAC-SHA256(key,
+    'briefing-endpoint-check'); base64url."""
     key = (project.root / ".briefing" / "token.key").read_text().strip().encode()
-    mac = hmac.new(key, b"briefing-unsubscribe\0" + label.encode() + b"\0"
-                   + address.lower().encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:18]).decode()
+    reader = hmac.new(key, b"briefing-unsubscribe\0" + label.encode() + b"\0"
+                      + address.lower().encode(), hashlib.sha256).digest()[:12]
+    check = hmac.new(key, b"briefing-endpoint-check", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(
+        reader + hmac.new(check, reader, hashlib.sha256).digest()[:6]).decode()
 
 
 def fields(head: bytes) -> list[tuple[str, bytes]]:

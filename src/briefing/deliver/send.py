@@ -171,7 +171,7 @@ def _one_copy(run: _Run, transport: Transport, recipient: Recipient) -> bool:
                 report.not_tried.insert(0, address)
             return False
     try:
-        reply = _attempts(transport, plan.envelope_sender, address, data, plan.options,
+        reply = _attempts(transport, plan.sender_for(address), address, data, plan.options,
                           run.sleep)
     except Rejected as exc:
         _refused(run, recipient, row, exc)

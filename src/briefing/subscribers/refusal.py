@@ -7,8 +7,9 @@ is gone, and only that bounces a reader at once. Policy, authentication and send
 our protocol or content) are the sender's problem and never bounce a reader. A permanent refusal
 that names neither (X.2.2 mailbox full, X.4.x routing, a bare 550 with no enhanced code) is
 "unclear": `sync` counts it like a temporary failure, so only a run of issues bounces a reader.
-An undefined X.0.0 or a bare 550 counts as an address failure only when its text says the
-mailbox does not exist, as Exim's "User unknown" or Postfix's "Unknown user" do.
+An undefined X.0.0 (or qmail's X.5.0) or a bare 550 counts as an address failure only when its
+text says the mailbox does not exist, as "User unknown" or "Unknown user" do, and not when it
+also speaks of policy (spam, SPF, DMARC, a blocklist): in doubt, a reader is never lost.
 
 Every function here is pure: text in, a Verdict out.
 """
@@ -109,6 +110,20 @@ def judge(status: str = "", diagnostic: str = "", stage: str = "") -> Verdict:
 def _permanent(enhanced: str, reply: str, text: str) -> tuple[str, str]:
     subject, detail = (enhanced.split(".")[1:] if enhanced else ("", ""))
     code = subject + "." + detail if enhanced else ""
+    if code in ("0.0", "1.0", "5.0", ""):
+        # Undefined ("other"): only the server's words can tell. qmail reports every remote
+        # refusal as "(#5.5.0)" after the remote server's own words.
+        if reply in ("530", "534", "535", "538", "500", "501", "502", "503", "504"):
+            return POLICY, "the server refused us (authentication or protocol)"
+        if _POLICY_WORDS.search(text):
+            return POLICY, "a policy refusal: about us, not the reader"
+        if reply in ("521", "556"):  # RFC 7504: the domain accepts no mail at all
+            return ADDRESS, "the domain accepts no mail"
+        if _NO_SUCH_MAILBOX.search(text):
+            return ADDRESS, "the server says the mailbox does not exist"
+        if code == "5.0":
+            return POLICY, "a protocol error between the servers"
+        return UNCLEAR, "a permanent refusal that does not say the address is gone"
     if code in ("1.1", "1.2", "1.3", "1.4", "1.6", "1.10"):
         # 1.10 is RFC 7505's null MX, and Microsoft 365's "recipient not found".
         return ADDRESS, "the address does not exist"
@@ -122,17 +137,6 @@ def _permanent(enhanced: str, reply: str, text: str) -> tuple[str, str]:
         return POLICY, {"5": "a protocol error between the servers",
                         "6": "the server refused the content",
                         "7": "a policy refusal: about us, not the reader"}[subject]
-    if code in ("0.0", "1.0", ""):
-        # Undefined: only the server's words can tell.
-        if reply in ("530", "534", "535", "538", "500", "501", "502", "503", "504"):
-            return POLICY, "the server refused us (authentication or protocol)"
-        if _POLICY_WORDS.search(text):
-            return POLICY, "a policy refusal: about us, not the reader"
-        if reply in ("521", "556"):  # RFC 7504: the domain accepts no mail at all
-            return ADDRESS, "the domain accepts no mail"
-        if _NO_SUCH_MAILBOX.search(text):
-            return ADDRESS, "the server says the mailbox does not exist"
-        return UNCLEAR, "a permanent refusal that does not say the address is gone"
     if code == "2.2":
         return UNCLEAR, "the mailbox is full"
     return UNCLEAR, "a permanent refusal that does not say the address is gone"
