@@ -199,6 +199,13 @@ def import_file(project: Project, path: Path, email_column: str | None,
     return result
 
 
+def new_key(project: Project) -> list[str]:
+    """`briefing subscribers new-key`."""
+    from .identity import new_key as make_new_key
+    config, store = open_store(project)
+    return list(store.notes) + make_new_key(project.root, store, config)
+
+
 def counts_line(store: Store) -> str:
     c = store.counts()
     total = sum(c.values())
