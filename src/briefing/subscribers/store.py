@@ -307,13 +307,15 @@ class Store:
         return {address_key(row[0]): Subscriber(*row) for row in rows}
 
     def insert(self, address: str, name: str, status: str, source: str, reason: str = "",
-               when: str | None = None) -> None:
-        """Add a reader; call inside a transaction."""
+               when: str | None = None, changed: str | None = None) -> None:
+        """Add a reader (joined `when`, status since `changed`, both now by default); call
+        inside a transaction."""
         stamp = when or now()
         self.db.execute(
             "INSERT INTO subscribers (address, address_key, name, status, source, added_at, "
             "status_changed_at, status_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (address, address_key(address), name, status, source, stamp, stamp, reason))
+            (address, address_key(address), name, status, source, stamp, changed or stamp,
+             reason))
 
     def set_status(self, address: str, status: str, reason: str, when: str | None = None) -> None:
         """Change a reader's status; call inside a transaction."""
