@@ -314,3 +314,25 @@ def test_connections_out_of_range_is_a_usage_error(factory) -> None:
     assert result.code == 2
     assert result.err.endswith("Error: Invalid value for '--connections': 0 is not in the "
                                "range 1<=x<=32.\n"), result.err
+
+
+def test_a_list_unsubscribe_over_998_octets_with_its_tokens_is_refused(factory) -> None:
+    """Each key is under its own cap, but {token} grows by 17 characters wherever it stands:
+    the line as sent is what must fit (RFC 5322 2.1.1), so `check` (and build, and send) count
+    it with the tokens filled in."""
+    url = "https://example.org/u/{token}/{token}/{token}/" + "t" * 600
+    mailto = "mailto:leave+{token}@example.org?subject=" + "s" * 300
+    config = CONFIG.replace("url: https://example.org/u/{token}",
+                            f"url: {url}\n  mailto: {mailto}")
+    project = factory(config=config + "bounce_address: bounces+{name}@example.org\n")
+    filled = (f"List-Unsubscribe: <{url}>, <{mailto}>").replace("{token}", "T" * 24)
+    assert len(filled) > 998 and len(url) < 900 and len(mailto) < 900
+    result = project.cli("check")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"briefing.yaml:8:3: error: 'unsubscribe' makes a List-Unsubscribe header of "
+        f"{len(filled):,} octets with its tokens filled in; a header line holds at most 998 "
+        "(RFC 5322 2.1.1) (shorten unsubscribe.url or unsubscribe.mailto)\n"
+        "briefing.yaml:17:17: error: 'bounce_address' has '{name}', which briefing does not "
+        "fill in (the only placeholder is {token}, e.g. bounces+{token}@example.org)\n"
+        "2 errors in 1 file\n")

@@ -235,3 +235,16 @@ def test_a_store_that_is_not_a_regular_file_is_refused(project) -> None:
     result = project.cli("subscribers", "list")
     assert (result.code, result.err) == (1, ".briefing/state.sqlite3: error: is not a regular "
                                             "file\n")
+
+
+def test_a_private_folder_that_leads_into_out_is_refused(project) -> None:
+    """`.briefing` as a link into out/ would publish the store and the key with the site."""
+    (project.root / "out" / "private").mkdir(parents=True)
+    (project.root / ".briefing").symlink_to("out/private")
+    for args in (("subscribers", "add", "ana@example.net"), ("subscribers", "list")):
+        result = project.cli(*args)
+        assert (result.code, result.err) == (1, (
+            ".briefing: error: leads into out/, which is published as is; private state (the "
+            "subscriber store, the token key) must not go there (make .briefing a real folder "
+            "outside out/)\n"))
+    assert list((project.root / "out" / "private").iterdir()) == []

@@ -140,6 +140,31 @@ def _other_placeholders(value: str) -> list[str]:
         ["}"] if "}" in _PLACEHOLDER.sub("", value) else [])
 
 
+def header_problems(unsubscribe_url: str, mailto: str, bounce_address: str) -> dict[str, str]:
+    """What the keys cannot say one by one, by key: the List-Unsubscribe line with every
+    {token} filled in (each grows by 17 characters) must fit RFC 5322's 998 octets, and a
+    per-reader bounce address (VERP) must fit RFC 5321's 254."""
+    found = {}
+    value = f"<{unsubscribe_url}>" + (f", <{mailto}>" if mailto else "")
+    length = len("List-Unsubscribe: ") + len(value.replace("{token}", _TOKEN_SAMPLE))
+    if length > 998:
+        found["unsubscribe"] = (f"makes a List-Unsubscribe header of {length:,} octets with its "
+                                "tokens filled in; a header line holds at most 998 (RFC 5322 "
+                                "2.1.1)|shorten unsubscribe.url or unsubscribe.mailto")
+    other = _other_placeholders(bounce_address)
+    filled = bounce_address.replace("{token}", _TOKEN_SAMPLE)
+    if other:
+        found["bounce_address"] = (f"has '{other[0]}', which briefing does not fill in|the only "
+                                   "placeholder is {token}, e.g. bounces+{token}@example.org")
+    elif bounce_address.count("{token}") > 1 or "{token}" in bounce_address.partition("@")[2]:
+        found["bounce_address"] = ("may hold {token} once, before the @|e.g. "
+                                   "bounces+{token}@example.org")
+    elif len(filled) > 254:
+        found["bounce_address"] = (f"is {len(filled)} characters with its token filled in; an "
+                                   "address holds at most 254 (RFC 5321)|shorten it")
+    return found
+
+
 def check_mailto(value: str) -> str:
     if not value.startswith("mailto:"):
         raise ValueError("must start with 'mailto:'")
