@@ -101,7 +101,7 @@ def _check_config(project: Project, problems: Problems) -> Config | None:
 
 def _config_is_consistent(config: Config, node: Node, shown: str, problems: Problems) -> bool:
     """What the keys cannot say one by one: theme ids are unique, the subject's placeholders
-    exist, the headers made from several keys fit their limits."""
+    exist."""
     ok = True
     seen: set[str] = set()
     for theme in config.themes:
@@ -117,14 +117,6 @@ def _config_is_consistent(config: Config, node: Node, shown: str, problems: Prob
         problems.add(shown, mark.line, mark.col, f"'subject' {wrong}",
                      "its fields are {name}, {title}, {issue} and {date}, each written just so; "
                      "write {{ or }} for a brace itself")
-        ok = False
-    bounce = config.bounce_address.address if config.bounce_address else ""
-    for key, found in schema.header_problems(config.unsubscribe.url, config.unsubscribe.mailto,
-                                             bounce).items():
-        value = node.get(key) if isinstance(node, Map) else None
-        mark = value.mark if value is not None else node.mark
-        message, _, hint = found.partition("|")
-        problems.add(shown, mark.line, mark.col, f"'{key}' {message}", hint)
         ok = False
     return ok
 
