@@ -20,6 +20,7 @@ from __future__ import annotations
 import email
 from collections import Counter
 from email.message import Message
+from email.parser import BytesHeaderParser
 
 from . import reports
 from .apply import Applier, Readers, remember, seen, tally_line
@@ -47,18 +48,15 @@ def apply_mail(mails: list[Mail], source: Source, applier: Applier) -> str:
     verp = AddressRule.of(sender) if "{token}" in sender else None
     tally: Counter[str] = Counter()
     for mail in mails:
-        message: Message | None = None
-        try:
-            message = email.message_from_bytes(mail.data)
-            key = reports.message_id(message) or mail.digest
-        except Exception:  # parsed again below, inside the guard that reports it
+        try:  # the header only, to know it again: cheap, and never recursive
+            key = reports.message_id(BytesHeaderParser().parsebytes(mail.data)) or mail.digest
+        except Exception:  # reported below, by the guard that parses it whole
             key = mail.digest
         if seen(store, "mailbox", key):
             tally["seen before"] += 1
             continue
         try:
-            if message is None:
-                message = email.message_from_bytes(mail.data)
+            message: Message = email.message_from_bytes(mail.data)
             finding = reports.read(message, mailto)
         except Exception as exc:  # any bytes at all can arrive: never stop the sync on one
             applier.run.warn(mail.where, f"cannot be read ({_why(exc)}); skipped, the other "
