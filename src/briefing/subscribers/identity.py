@@ -13,6 +13,8 @@ the check key and, for copies sent before the check existed, hashes of those leg
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import os
@@ -158,7 +160,6 @@ class EndpointKey:
 
 
 def endpoint_key_text(store: Store, config: Config, tokens: Tokens) -> str:
-    import base64
     lines = [_HEADER, f"list {tokens.identity}\n",
              f"check {base64.urlsafe_b64encode(tokens.check).decode()}\n"]
     if tokens.legacy:
@@ -178,7 +179,6 @@ def write_endpoint_key(root: Path, store: Store, config: Config, tokens: Tokens,
                        force: bool = False) -> None:
     """Write .briefing/endpoint.key when it is missing or holds another check key."""
     path = root / ENDPOINT_KEY_FILE
-    import base64
     check = f"check {base64.urlsafe_b64encode(tokens.check).decode()}\n"
     if not force and path.is_file() and not path.is_symlink():
         try:
@@ -194,8 +194,6 @@ def write_endpoint_key(root: Path, store: Store, config: Config, tokens: Tokens,
 
 def read_endpoint_key(path: Path, shown: str) -> EndpointKey:
     """The endpoint's key file, checked line by line."""
-    import base64
-    import binascii
     try:
         if path.is_symlink():
             raise BriefingError(Problem(shown, 0, 0, "is a symbolic link; refusing to use it"))

@@ -278,9 +278,6 @@ class Store:
         """Call inside a transaction."""
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def has_deliveries(self) -> bool:
-        return self.db.execute("SELECT 1 FROM deliveries LIMIT 1").fetchone() is not None
-
     # -- readers ----------------------------------------------------------------------------
 
     def get(self, address: str) -> Subscriber | None:
