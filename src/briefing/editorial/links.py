@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..content.model import Issue, Origin
@@ -185,7 +186,9 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
     checked = set(todo)
     kept = {u: e for u, e in cache.items() if u not in checked}
     ordered = tuple(results[u] for u in urls)
-    problems = _problems(ordered, places)
+    problems = sorted(_problems(ordered, places, project) + _changed(
+        project, [u for u in todo if results[u].ok], places, timeout, per_host),
+        key=lambda p: (p.path, p.line, p.col))
     if todo:
         unsaved = _save_cache(project, {**kept, **fresh})
         if unsaved is not None:
@@ -193,11 +196,12 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
     return LinkReport(issue, ordered, tuple(problems))
 
 
-def _check_all(urls: list[str], timeout: float, per_host: int, workers: int
-               ) -> Iterator[tuple[str, LinkResult]]:
-    """Yield (url, result) as checks finish: up to `per_host` loops per host, each taking that
-    host's URLs one by one over its own kept-alive connection, so no worker ever sits waiting
-    for a busy host's turn."""
+def _check_all(urls: list[str], timeout: float, per_host: int, workers: int,
+               check: Callable[[str, float, _Client], Any] = check_url
+               ) -> Iterator[tuple[str, Any]]:
+    """Yield (url, check's result) as checks finish: up to `per_host` loops per host, each
+    taking that host's URLs one by one over its own kept-alive connection, so no worker ever
+    sits waiting for a busy host's turn. (Saved copies fetch whole pages the same way.)"""
     by_host: dict[str, deque[str]] = {}
     for url in urls:
         by_host.setdefault(_host(url), deque()).append(url)
@@ -218,7 +222,7 @@ def _check_all(urls: list[str], timeout: float, per_host: int, workers: int
                 except IndexError:
                     return
                 try:
-                    finished.put((url, check_url(url, timeout, client)))
+                    finished.put((url, check(url, timeout, client)))
                 except Exception as exc:  # a bug: hand it to the main thread rather than hang
                     finished.put((url, exc))
         finally:
@@ -245,17 +249,29 @@ def _host(url: str) -> str:
     return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
 
-def _problems(results: tuple[LinkResult, ...], places: dict[str, Origin]) -> list[Problem]:
+def _problems(results: tuple[LinkResult, ...], places: dict[str, Origin],
+              project) -> list[Problem]:
+    from .saved import saved_hint
     out = []
     for result in results:
         where = places.get(result.url) or Origin("briefs", 0, 0)
         if not result.ok:
             rule = "link-timeout" if result.timed_out else "link-broken"
             out.append(Problem(where.path, where.line, where.col,
-                               f"{result.error}: {result.url}", rule=rule))
+                               f"{result.error}: {result.url}",
+                               hint=saved_hint(project, result.url), rule=rule))
         elif result.moved_to:
             out.append(Problem(where.path, where.line, where.col,
                                f"moved permanently ({result.moved_status}): {result.url}",
                                hint=f"link to {result.moved_to}", severity="warning",
                                rule="link-moved"))
     return sorted(out, key=lambda p: (p.path, p.line, p.col))
+
+
+def _changed(project, urls: list[str], places: dict[str, Origin], timeout: float,
+             per_host: int) -> list[Problem]:
+    """[link-changed]: a working link whose page is no longer the one saved when it was cited."""
+    from .saved import changed_pages
+    return [Problem(places[u].path, places[u].line, places[u].col, f"{message}: {u}",
+                    severity="warning", rule="link-changed")
+            for u, message in changed_pages(project, urls, timeout, per_host)]
