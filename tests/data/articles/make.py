@@ -11,6 +11,8 @@ is written as if saved from its site (https://<site>.example.org/...); the test 
 it in that site's place, so the page's own absolute addresses are rewritten to the server's.
 """
 
+# ruff: noqa: E501 - the page templates keep their markup on lines as long as real pages do
+
 from __future__ import annotations
 
 import html
