@@ -163,6 +163,8 @@ def add_items(project, urls: list[str], theme: str | None = None, issue_id: str 
         raise BriefingError(problems)
     cited = _cited(issue)
     _refuse_cited(urls, cited, problems)
+    if problems:  # before any page is fetched
+        raise BriefingError(problems)
     intakes = []
     for url in urls:
         intakes.append(read_page(url, timeout)[1])
