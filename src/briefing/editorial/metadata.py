@@ -334,8 +334,8 @@ def read_html(html: str, url: str) -> PageInfo:
             title, title_from = fallback_title, "the page's title (trafilatura)"
         # trafilatura names the site after the host, or a Twitter handle, when nothing else
         # does: the host itself says that better.
-        if not publisher and fallback_site and not _same(fallback_site, host_name(url)) \
-                and not _same(fallback_site, urlsplit(url).hostname or ""):
+        if not publisher and fallback_site and not re.fullmatch(r"[\w.-]+\.[\w-]+(?::\d+)?",
+                                                                fallback_site):
             publisher, publisher_from = fallback_site, "the page (trafilatura)"
     if not publisher:
         publisher, publisher_from = host_name(url), "the host"

@@ -69,26 +69,31 @@ class Match:
 def _close(quoted: str, written: str) -> bool:
     if quoted == written:
         return True
-    if len(quoted) < NEAR_LETTERS or not quoted.isalpha() or not written.isalpha() \
-            or re.search(f"[{_CJK}]", quoted):
+    letters = quoted.replace("'", "")
+    if len(letters) < NEAR_LETTERS or not letters.isalpha() \
+            or not written.replace("'", "").isalpha() or re.search(f"[{_CJK}]", quoted):
         return False
-    allowed = len(quoted) // NEAR_LETTERS
+    allowed = len(letters) // NEAR_LETTERS
     if abs(len(quoted) - len(written)) > allowed:
         return False
     return _distance(quoted, written, allowed) <= allowed
 
 
 def _distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, giving up (limit + 1) once it must be over `limit`."""
+    """Edit distance with transpositions (optimal string alignment: 'saftey' is one edit from
+    'safety'), giving up (limit + 1) once it must be over `limit`."""
+    before: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (ca != cb)))
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
         if min(current) > limit:
             return limit + 1
-        previous = current
+        before, previous = previous, current
     return previous[-1]
 
 
@@ -109,28 +114,50 @@ def _find_part(part: tuple[str, ...], text: Words) -> Match:
     return _closest(part, text)
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？]+[\"”’»」』)]*(?:\s|$)")
+
+
+def _sentences(text: Words) -> list[tuple[int, int]]:
+    """(first word, after the last word) of each sentence of the text."""
+    import bisect
+    ends = [m.end() for m in _SENTENCE_END.finditer(text.text)]
+    out: list[tuple[int, int]] = []
+    start = 0
+    for index, (begin, _) in enumerate(text.spans):
+        if index > start and bisect.bisect_right(ends, begin) != \
+                bisect.bisect_right(ends, text.spans[index - 1][0]):
+            out.append((start, index))
+            start = index
+    out.append((start, len(text.spans)))
+    return out
+
+
 def _closest(part: tuple[str, ...], text: Words) -> Match:
-    """The passage most like the quotation: windows that share the most words with it, then
-    the best of those by difflib's ratio."""
-    size = len(part)
+    """The passage most like the quotation: within the sentences richest in its words (a
+    long, rare word counts for more than 'the' or 'on'), the run of words most alike by
+    difflib's ratio."""
     words = text.words
     if not words:
         return Match("none")
     wanted = set(part)
-    shared = [w in wanted for w in words]
-    counts: list[tuple[int, int]] = []
-    running = sum(shared[:size])
-    for start in range(max(1, len(words) - size + 1)):
-        counts.append((running, start))
-        if start + size < len(words):
-            running += shared[start + size] - shared[start]
-    best = Match("none")
-    for _, start in sorted(counts, key=lambda c: (-c[0], c[1]))[:25]:
-        for length in {max(1, size - 1), size, size + 1}:
-            window = words[start:start + length]
-            ratio = difflib.SequenceMatcher(None, part, window).ratio()
-            if ratio > best.alike:
-                best = Match("none", text.passage(start, start + len(window)), ratio)
+    frequency: dict[str, int] = {}
+    for word in words:
+        if word in wanted:
+            frequency[word] = frequency.get(word, 0) + 1
+    scored = []
+    for first, last in _sentences(text):
+        present = set(words[first:last]) & wanted
+        scored.append((sum(len(w) / frequency[w] for w in present), first, last))
+    best, best_key = Match("none"), (-1.0, -1.0)
+    size = len(part)
+    for score, first, last in sorted(scored, key=lambda s: (-s[0], s[1]))[:5]:
+        for length in sorted({max(1, size - 1), size, size + 1}):
+            for start in range(first, max(first + 1, last - length + 1)):
+                window = words[start:min(start + length, last)]
+                ratio = difflib.SequenceMatcher(None, part, window).ratio()
+                if (round(score, 6), ratio) > best_key:
+                    best_key = (round(score, 6), ratio)
+                    best = Match("none", text.passage(start, start + len(window)), ratio)
     return best
 
 

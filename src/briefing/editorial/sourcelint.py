@@ -77,13 +77,11 @@ def _place(lines: _Lines, base: Origin, quote: str) -> Origin:
     """Where a quotation starts in the summary as written (its first words), else the summary."""
     text = lines(base.path)
     needle = quote.split()[0] if quote.split() else quote
+    opening = re.compile(r"[\"“„«「『]\s*" + re.escape(needle))
     for number in range(base.line, min(len(text), base.line + 60) + 1):
-        line = text[number - 1]
-        start = base.col - 1 if number == base.line else 0
-        for mark in '"“„«「『':
-            col = line.find(mark + needle, start)
-            if col >= 0:
-                return Origin(base.path, number, col + 1)
+        found = opening.search(text[number - 1], base.col - 1 if number == base.line else 0)
+        if found:
+            return Origin(base.path, number, found.start() + 1)
     return base
 
 
