@@ -239,20 +239,18 @@ def test_the_address_written_is_the_canonical_one_without_tracking(tmp_path: Pat
 
 
 def test_an_iri_is_written_as_the_editor_reads_it(tmp_path: Path, articles) -> None:
-    """A page at a non-ASCII address: asked for encoded, written with its letters."""
+    """A page at a non-ASCII address (and no canonical one): asked for encoded, written with
+    its letters; an invisible character (U+200B) and a space stay encoded."""
     project = make_project(tmp_path / "news")
-    page = dict(articles.routes["/culture/le-cinema-municipal-rouvre"])
-    articles.routes["/culture/le-cinéma-municipal-rouvre".encode().decode("latin-1")] = page
-    articles.routes["/culture/le-cin%C3%A9ma-municipal-rouvre"] = page
-    result = project.cli("add", articles.url("/culture/le-cin%C3%A9ma-municipal-rouvre?"
+    articles.routes["/2026/02/promenade-d%C3%A9cembre.html"] = dict(
+        articles.routes["/2026/02/sea-wall-walk.html"])
+    result = project.cli("add", articles.url("/2026/02/promenade-d%C3%A9cembre.html?"
                                              "utm_source=rss&q=%E2%80%8Bx%20y"),
                          "--theme", "ethics", "--dry-run")
     assert result.code == 0, result.err
-    # The page's canonical address is on its own site, but the server stands in for it:
-    # the canonical one here is the ASCII page it was saved as; the letters show, while an
-    # invisible character (U+200B) and a space stay encoded.
     [(item, _)] = dry_items(result.out)
-    assert item["sources"][0]["url"] == articles.url("/culture/le-cinema-municipal-rouvre")
+    assert item["sources"][0]["url"] == articles.url("/2026/02/promenade-décembre.html?"
+                                                     "q=%E2%80%8Bx%20y")
     from briefing.editorial.urls import readable, url_key
     assert readable("https://xn--bcher-kva.example/caf%C3%A9/%E6%96%B0%E9%97%BB?q=%E2%80%8Bx"
                     "%20y&r=%C3%A9") == "https://bücher.example/café/新闻?q=%E2%80%8Bx%20y&r=é"
@@ -260,6 +258,39 @@ def test_an_iri_is_written_as_the_editor_reads_it(tmp_path: Path, articles) -> N
     assert readable("https://example.org/%FF%FE") == "https://example.org/%FF%FE"
     assert url_key("https://Bücher.example:443/café?utm_source=x#top") == \
         url_key("https://xn--bcher-kva.example/caf%C3%A9")
+
+
+def test_malformed_json_ld_is_skipped_and_said(tmp_path: Path, articles) -> None:
+    project = make_project(tmp_path / "news")
+    url = articles.url("/reviews/who-owns-a-face")
+    result = project.cli("add", url, "--theme", "ethics", "--dry-run")
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == f"{url}: 1 malformed JSON-LD block skipped"
+    [(item, _)] = dry_items(result.out)
+    assert item["headline"] == "Review: a documentary that asks who owns a face"
+    assert item["sources"][0]["publisher"] == "Frame Weekly"  # from the JSON-LD still read
+
+
+def test_a_brief_saved_on_windows_keeps_its_line_ends(tmp_path: Path, articles) -> None:
+    crlf = "\ufeff" + BRIEF.replace("\n", "\r\n")
+    project = make_project(tmp_path / "news")
+    path = project.root / "briefs/2026-W07/industry.yaml"
+    path.write_bytes(crlf.encode("utf-8"))
+    result = project.cli("add", articles.url("/news/night-buses-return/"), "--theme", "industry")
+    assert result.code == 0, result.err
+    data = path.read_bytes().decode("utf-8")
+    assert data.startswith(crlf) and "\n" not in data.replace("\r\n", "")
+    assert "  - headline: Night buses return to the river route\r\n" in data
+
+
+def test_an_issue_with_errors_gets_nothing(tmp_path: Path, articles) -> None:
+    project = make_project(tmp_path / "news")
+    project.write("briefs/2026-W07/policy.yaml", "items:\n  - headline: x\n")
+    result = project.cli("add", articles.url("/news/night-buses-return/"), "--theme", "ethics")
+    assert result.code == 1
+    assert result.err.splitlines()[-2:] == [
+        "briefs/2026-W07: error: the issue has errors, so nothing was added (fix them, then "
+        "add again)", "3 errors in 2 files"]
 
 
 def test_a_url_already_cited_is_refused_or_warned(tmp_path: Path, articles) -> None:

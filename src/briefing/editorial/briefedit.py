@@ -73,6 +73,9 @@ def new_brief_text(theme: str, items: list[NewItem]) -> str:
 def append_items(text: str, items: list[NewItem], shown: str) -> tuple[str, int]:
     """The brief's text with the items added at the end of its `items:` list, every other
     line kept as it was, and the line where the first new item starts."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    newline = "\r\n" if "\r\n" in text else "\n"  # a file saved on Windows stays so
+    text = text.removeprefix(bom).replace("\r\n", "\n")
     problems: list[Problem] = []
     root = parse_yaml(text, shown, problems)
     if problems:
@@ -101,7 +104,8 @@ def append_items(text: str, items: list[NewItem], shown: str) -> tuple[str, int]
     new = [line for item in items for line in item_lines(item, dash, key)]
     result = lines[:last] + new + lines[last:]
     joined = "\n".join(result)
-    return (joined if joined.endswith("\n") else joined + "\n"), last + 1
+    joined = joined if joined.endswith("\n") else joined + "\n"
+    return bom + joined.replace("\n", newline), last + 1
 
 
 def check_brief(text: str, shown: str) -> tuple:
@@ -109,7 +113,7 @@ def check_brief(text: str, shown: str) -> tuple:
     from ..content import schema
     problems = Problems()
     found: list[Problem] = []
-    node = parse_yaml(text, shown, found)
+    node = parse_yaml(text.removeprefix("\ufeff").replace("\r\n", "\n"), shown, found)
     problems.extend(found)
     values = schema.BRIEF.check(node, problems, "brief") if node is not None else None
     problems.raise_if_any()

@@ -151,7 +151,12 @@ def add_items(project, urls: list[str], theme: str | None = None, issue_id: str 
         check_issue_id(project, issue_id)  # raises, with the message every command uses
     theme = _theme(config.themes, theme, choose)
     exists = (project.briefs / issue_id).is_dir()
-    issue = load_issue(project, issue_id) if exists else None
+    try:
+        issue = load_issue(project, issue_id) if exists else None
+    except BriefingError as exc:  # its URLs cannot be known for sure, nor the result checked
+        raise BriefingError([*exc.problems, Problem(
+            f"briefs/{issue_id}", 0, 0, "the issue has errors, so nothing was added",
+            "fix them, then add again")]) from None
     problems: list[Problem] = []
     for url in urls:
         try:
@@ -222,7 +227,7 @@ def _write(project, issue: Issue | None, issue_id: str, theme: str, intakes: lis
         text, line = new_brief_text(theme, items), 4
         before: tuple = ()
     else:
-        old = path.read_text(encoding="utf-8")
+        old = path.read_bytes().decode("utf-8")  # as it is: CRLF line ends stay CRLF
         before = check_brief(old, shown)
         text, line = append_items(old, items, shown)
     after = check_brief(text, shown)  # a bug here must never leave a broken brief behind
