@@ -231,11 +231,13 @@ def test_the_address_written_is_the_canonical_one_without_tracking(tmp_path: Pat
         articles.url("/2026/02/09/north-quay-closed/"),
         articles.url("/story/884120/lighthouse-lens"),
         articles.url("/news/dam-fish-ladder/?ref=home&page=2")]
-    assert result.err.splitlines()[:2] == [
+    assert result.err.splitlines()[:3] == [
         f"{asked[0]}: address written as {articles.url('/2026/02/10/marina-name-vote/')} "
         "(the page's canonical address)",
         f"{asked[1]}: address written as {articles.url('/2026/02/09/north-quay-closed/')} "
-        "(the page's canonical address)"]
+        "(the page's canonical address)",
+        f"{asked[3]}: address written as {articles.url('/news/dam-fish-ladder/?ref=home&page=2')}"
+        " (without its tracking parameters)"]
 
 
 def test_an_iri_is_written_as_the_editor_reads_it(tmp_path: Path, articles) -> None:

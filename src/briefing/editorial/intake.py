@@ -67,6 +67,8 @@ def read_page(url: str, timeout: float, max_bytes: int = ARTICLE_BYTES) -> tuple
         notes.append(f"address written as {written}" + (
             " (the page's canonical address)" if info and info.canonical else
             " (where the link leads)" if page.final and page.final != url else ""))
+    elif without_tracking(url) != url.split("#")[0]:
+        notes.append(f"address written as {written} (without its tracking parameters)")
     if info is None:
         item = NewItem(_placeholder("headline", why), written, _placeholder("the title", why),
                        host_name(written), None, f"the page could not be read ({why})")

@@ -167,9 +167,13 @@ def keep(project, url: str, page: Page) -> Saved:
     target = folder / name
     write_private(target, _warc(page, url), project.show(target), project.out,
                   what="a saved page")
-    text = _text_of(page.body, page.header("Content-Type"))
-    write_private(target.with_suffix("").with_suffix(".txt"), text.encode("utf-8"),
-                  project.show(target), project.out, what="a saved page's text")
+    try:
+        text = _text_of(page.body, page.header("Content-Type"))
+    except Exception:  # noqa: BLE001 - the copy is kept; copy_text extracts again when asked
+        return Saved(url, "saved", SavedCopy(url, target, page.fetched, digest), cut=page.cut)
+    sidecar = target.with_suffix("").with_suffix(".txt")
+    write_private(sidecar, text.encode("utf-8"), project.show(sidecar), project.out,
+                  what="a saved page's text")
     return Saved(url, "saved", SavedCopy(url, target, page.fetched, digest), cut=page.cut)
 
 
@@ -180,7 +184,11 @@ class SaveReport:
     limit: int = 0
 
     def total(self, project) -> int:
-        return sum(p.stat().st_size for p in sources_folder(project).rglob("*") if p.is_file())
+        total = 0
+        for path in sources_folder(project).rglob("*"):
+            with contextlib.suppress(OSError):  # a file that went away meanwhile
+                total += path.stat().st_size if path.is_file() else 0
+        return total
 
     def lines(self, project) -> list[str]:
         out = []
