@@ -46,3 +46,13 @@ def test_send_benchmark_smoke_produces_its_table() -> None:
     # Into the private Postfix: measured, or skipped with the reason (no postfix, not root);
     # the four-connection row says "not yet available" until send has --connections.
     assert "into a private Postfix |" in proc.stdout
+
+
+def test_intake_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/intake.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for row in ("`add --dry-run`, 5 pages in one run", "`add --dry-run`, one page",
+                "`sources --save`, 5 new pages", "`sources --save`, 5 pages unchanged",
+                "`check`, 10 quotations with saved copies"):
+        assert f"| {row} |" in proc.stdout, row
