@@ -12,6 +12,7 @@ from .model import (
     Config,
     LintSettings,
     Mailbox,
+    SavedSources,
     SmtpSettings,
     Source,
     Stat,
@@ -350,6 +351,17 @@ SYNC = Object(name="sync", model=SyncSources,
                          "3464) and complaints (RFC 5965)", max_length=1000)),
 })
 
+SAVED_SOURCES = Object(name="saved_sources", model=SavedSources,
+                       description="Private copies of every cited page, in .briefing/sources/ "
+                                   "(WARC files; never published)", keys={
+    "on_send": Key(Flag(description="true (the default): a send to the list first saves a copy "
+                                    "of every cited page; false: only 'briefing sources ISSUE "
+                                    "--save' saves them")),
+    "max_page_bytes": Key(Number(description="A page longer than this is saved cut at this "
+                                             "size, and said (default 5000000)",
+                                 minimum=10_000, maximum=100_000_000)),
+})
+
 UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={
     # header=True: an encoded word in a header URL decodes to anything (CVE-2024-6923).
     "url": Key(Custom(description="https URL for one-click unsubscribe (RFC 8058) with "
@@ -389,6 +401,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                                     ".briefing/state.sqlite3)", convert=check_state_path,
                         max_length=500)),
     "sync": Key(SYNC),
+    "saved_sources": Key(SAVED_SOURCES),
 })
 
 ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={
@@ -407,6 +420,9 @@ SOURCE = Object(name="a source", model=Source, keys={
     "title": Key(_line("The article's title"), True),
     "publisher": Key(_line("Who published it"), True),
     "date": Key(Date(description="Publication date (YYYY-MM-DD)")),
+    "quote": Key(Text(description="Words quoted from the article, exactly as it has them: "
+                                  "'briefing check' looks for them in the saved copy",
+                      multiline=True, max_length=2000)),
 })
 
 STAT = Object(name="a stat", model=Stat, keys={

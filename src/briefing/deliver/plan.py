@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from ..content.model import Issue
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_issue
+from ..editorial.saved import save_sources
 from ..errors import BriefingError, Problem, count
 from ..publish.issues import issue_folder, issue_folder_shown
 from ..render.issue import render_issue
@@ -368,6 +369,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
           transport: Transport, store: Store, lock: SendLock | None) -> Plan:
     shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
     synced = sync_before_send(project, issue.config, store)  # before the list is read
+    synced += save_sources(project, issue) if lock is not None and not options.to else []
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
