@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from conftest import CONFIG
-from smtp_server import Behaviour, Server
+from smtp_server import Behaviour, Server, make_certificate
 
 READERS = [f"reader{n:02}@example.org" for n in range(1, 14)]  # 13, as in the issue
 FAST = {"BRIEFING_RETRY_DELAY": "0.01"}
@@ -59,7 +59,7 @@ def test_a_relay_refusing_every_recipient_stops_the_send_and_bounces_nobody(thir
     assert behaviour.rcpt_attempts == {a: 1 for a in READERS[:5]}
 
 
-def test_a_relay_refusing_our_login_says_to_check_the_login(factory) -> None:
+def test_a_relay_refusing_our_login_says_to_check_the_login(factory, tmp_path) -> None:
     """With smtp.user set, a relay that refuses the sender for that login (Postfix's
     reject_sender_login_mismatch) is about the login, and the error says so."""
     project = factory(config=CONFIG + "smtp:\n  user: news-login\n")
@@ -68,7 +68,8 @@ def test_a_relay_refusing_our_login_says_to_check_the_login(factory) -> None:
         assert project.cli("subscribers", "add", address).code == 0
     behaviour = Behaviour(every_rcpt="553 5.7.1 <news@example.org>: Sender address rejected: "
                                      "not owned by user news-login")
-    with Server(auth=("news-login", "pw"), behaviour=behaviour) as server:
+    certificate = make_certificate(tmp_path)  # AUTH over STARTTLS, as a real relay wants it
+    with Server(starttls=certificate, auth=("news-login", "pw"), behaviour=behaviour) as server:
         result = project.cli("send", "--no-dry-run", "--smtp", server.url, "--insecure",
                              env={**FAST, "BRIEFING_SMTP_PASSWORD": "pw"}, timeout=120)
     assert result.code == 1
