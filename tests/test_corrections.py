@@ -67,7 +67,7 @@ def test_a_sent_issue_refuses_a_change_to_its_items(sent) -> None:
             "(docs/record.md); to replace what was sent anyway: 'briefing build 2026-W07 "
             "--force'")
     error = ("briefs/2026-W07/industry.yaml:6:10: error: issue 2026-W07 has been sent, so this "
-             "item cannot change (its why differ from what was sent: 'First headline') "
+             "item cannot change (its why differs from what was sent: 'First headline') "
              f"({hint})")
     result = sent.cli("build")
     assert (result.code, result.out, result.err) == (1, "", error + "\n")

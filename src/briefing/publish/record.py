@@ -159,8 +159,9 @@ def _changes(issue: Issue, built: dict, fresh: dict) -> list[Problem]:
             where = item.mark(fields[0] if fields[0] != "sources" else "sources")
             problems.append(Problem(
                 where.path, where.line, where.col,
-                f"{what}, so this item cannot change (its {', '.join(fields)} "
-                f"differ from what was sent: {_short(was['headline'])})", hint))
+                f"{what}, so this item cannot change (its {' and '.join(fields)} "
+                f"{'differs' if len(fields) == 1 else 'differ'} from what was sent: "
+                f"{_short(was['headline'])})", hint))
     return problems
 
 
