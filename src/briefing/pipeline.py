@@ -17,6 +17,7 @@ from .errors import BriefingError, Problem, Problems
 from .render.issue import Rendered, render_issue
 
 if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
+    from .editorial.lint import LintResult
     from .publish.archive import ArchiveResult
 
 
@@ -168,7 +169,7 @@ def _build_sent(project: Project, issue: Issue, where: str) -> BuildResult:
                        f"out/{issue.id}/", _lint_count(project, issue), corrected=True)
 
 
-def check(project: Project, issue_id: str | None = None, strict: bool = False):
+def check(project: Project, issue_id: str | None = None, strict: bool = False) -> LintResult:
     """`briefing check`: validate and lint (editorial/lint.py); a sent issue's briefs must
     still say what was sent, but for its corrections (docs/record.md)."""
     from .editorial.lint import CheckFailed
