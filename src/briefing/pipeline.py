@@ -153,8 +153,6 @@ def _sent_record(project: Project, issue: Issue, where: str) -> dict[str, bytes]
 
 def _build_sent(project: Project, issue: Issue, where: str) -> BuildResult:
     """Write a sent issue's corrected record and the site around it; its mail stays as sent."""
-    import json
-
     from .files import write_files
     from .publish.archive import finish, plan_site
     files = _sent_record(project, issue, where)
