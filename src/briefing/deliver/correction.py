@@ -20,7 +20,6 @@ from ..content.corrections import correction_key
 from ..content.model import Correction, Issue
 from ..content.validate import Project, load_issue
 from ..errors import BriefingError, Problem, count
-from ..render.eml import list_label
 from ..subscribers.store import Store, address_key, now
 from .ledger import Ledger
 from .lock import SendLock
@@ -186,8 +185,8 @@ def prepare_correction(project: Project, issue_id: str | None, options: SendOpti
     """Check everything a correction send needs: the issue is sent, its corrections are
     published (built), the readers are the ledger's; nothing is sent."""
     from ..render.json import correction_data
+    from ..subscribers.identity import list_tokens
     from ..subscribers.sync import sync_before_send
-    from ..subscribers.tokens import Tokens, load_key
     if options.to:
         raise BriefingError(Problem("--to", 0, 0, "a correction notice goes only to the readers "
                                                   "who received the issue; --to is not used "
@@ -208,7 +207,7 @@ def prepare_correction(project: Project, issue_id: str | None, options: SendOpti
     try:
         notes = list(store.notes) + ([lock.note] if lock and lock.note else [])
         notes += sync_before_send(project, issue.config, store)
-        tokens = Tokens(load_key(project.root), list_label(issue.config))
+        tokens = list_tokens(project.root, store, issue.config)
         return _plans(issue, options, transport, store, tokens, notes, lock)
     except BaseException:
         if lock is not None:
