@@ -81,18 +81,18 @@ def test_a_damaged_issue_json_is_one_line_for_archive_and_a_warning_elsewhere(
 
 
 @pytest.mark.parametrize("name", ["index.html", "feed.xml", "feed.json", "archive.txt",
-                                  "pagefind"])
+                                  "pagefind", "threads"])
 def test_issue_folders_named_like_site_files_are_refused(project, name: str) -> None:
     project.write(f"briefs/{name}/issue.yaml", "date: 2026-03-06\n")
     project.write(f"briefs/{name}/industry.yaml", BRIEF)
     result = project.cli("check", name)
     assert result.code == 1
-    assert result.err == (f"briefs/{name}: error: '{name}' is a file the web edition writes at "
+    assert result.err == (f"briefs/{name}: error: '{name}' is a name the web edition writes at "
                           "the top of out/, so it cannot be an issue id (rename the folder)\n"
                           "1 error\n")
     built = project.cli("build", "--all")
     assert built.code == 0, built.err
-    assert (f"skipped briefs/{name}/: '{name}' is a file the web edition writes at the top of "
+    assert (f"skipped briefs/{name}/: '{name}' is a name the web edition writes at the top of "
             "out/, so it cannot be an issue id") in built.out.splitlines()
     assert (project.root / "out/index.html").is_file()
 

@@ -18,7 +18,8 @@ ISSUE_FILE = "issue.yaml"
 ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # What the web edition writes at the top of out/ next to the issue folders: an issue folder of
 # one of these names would take its place (out/index.html/ breaks every later build).
-WRITTEN_AT_TOP = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind"})
+WRITTEN_AT_TOP = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind",
+                            "threads"})
 # What web servers and crawlers look for at the top of a site: never written, but an issue
 # folder of one of these names would answer for it.
 LOOKED_FOR_AT_TOP = frozenset({"robots.txt", "favicon.ico", "sitemap.xml"})
@@ -93,7 +94,7 @@ def id_problem(name: str) -> str | None:
 
 def _reserved_why(name: str) -> str:
     if name in WRITTEN_AT_TOP:
-        return "is a file the web edition writes at the top of out/"
+        return "is a name the web edition writes at the top of out/"
     return "is a name web servers and crawlers look for at the top of a site"
 
 
