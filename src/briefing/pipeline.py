@@ -15,6 +15,7 @@ from .errors import BriefingError, Problem, Problems
 from .render.issue import Rendered, render_issue
 
 if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
+    from .editorial.history import History
     from .publish.archive import ArchiveResult
 
 
@@ -87,10 +88,13 @@ def _draft_files(rendered: Rendered) -> dict[str, bytes]:
             {**rendered.files, "index.html": page.encode("utf-8")}.items()}
 
 
-def _lint_count(project: Project, issue: Issue) -> int:
-    """How many warnings `briefing check` shows, so an editor who only builds hears of them."""
+def _lint_count(project: Project, rendered: Rendered, history: History | None = None) -> int:
+    """How many warnings `briefing check` shows, so an editor who only builds hears of them
+    (the email just rendered is linted, not rendered again)."""
     from .editorial.lint import lint_issue
-    return sum(1 for p in lint_issue(project, issue).problems if p.severity == "warning")
+    html = rendered.files["email.html"].decode("utf-8")
+    problems = lint_issue(project, rendered.issue, history, html).problems
+    return sum(1 for p in problems if p.severity == "warning")
 
 
 def _remove_stale_draft(project: Project, issue_id: str) -> None:
@@ -122,7 +126,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
         root, shown = output_root(project, draft=True)
         private_folder(root.parent)
         paths = write_files(root, _draft_files(rendered), shown)
-        return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, issue))
+        return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, rendered))
     from .files import confined_path
     from .publish.archive import finish, plan_site
     from .render.json import issue_data
@@ -135,7 +139,16 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     _remove_stale_draft(project, issue.id)
     issue_paths = [p for p in paths if p.parent.name == issue.id]
     archive = finish(project, site, [p for p in paths if p not in issue_paths])
-    return BuildResult(issue, issue_paths, sizes, archive, folder, _lint_count(project, issue))
+    return BuildResult(issue, issue_paths, sizes, archive, folder,
+                       _lint_count(project, rendered))
+
+
+def _lint_all(project: Project, rendered: list[Rendered]) -> dict[str, int]:
+    """Each issue's warning count, linted in date order against one History of the set."""
+    from .editorial.history import for_all
+    history, _ = for_all(project, [r.issue for r in rendered], as_built=False)
+    ordered = sorted(rendered, key=lambda r: (r.issue.date, r.issue.id))
+    return {r.issue.id: _lint_count(project, r, history) for r in ordered}
 
 
 def build_all(project: Project, force: bool = False) -> BuildAllResult:
@@ -149,9 +162,8 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     Every issue is validated and rendered in memory first, collecting the problems of all of
     them; only when none has any is anything written: the drafts into .briefing/drafts/, then
     the published issues and the whole site in one write_files call, then the search index.
-    So an invalid issue never leaves half the set rebuilt. Lint is not run here: its
-    earlier-citation rule reads every earlier issue, which over all issues is quadratic (500
-    issues: minutes); `briefing check ISSUE` and `briefing build ISSUE` report warnings.
+    So an invalid issue never leaves half the set rebuilt. Then each issue is linted, in date
+    order with one History (every issue read once), for the warning count of its summary.
     """
     from .content.model import Config
     from .content.validate import issue_ids, load_config, skipped_folders
@@ -181,6 +193,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
             problems.extend(exc.problems)
     if problems:  # a broken briefing.yaml is reported by every issue: say it once
         raise BriefingError(list(dict.fromkeys(problems)))
+    warnings = _lint_all(project, rendered)
     drafts = [r for r in rendered if r.issue.draft]
     public = [r for r in rendered if not r.issue.draft]
     built: list[BuildResult] = []
@@ -192,7 +205,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         built += [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
                               {n: len(d) for n, d in r.files.items()}, None,
                               issue_folder_shown(r.issue.id, True) + "/",
-                              ) for r in drafts]
+                              warnings[r.issue.id]) for r in drafts]
     archive = None
     if public or built_issues(project)[0]:  # else: all drafts or frozen, nothing in out/
         from .publish.archive import finish, plan_site
@@ -207,7 +220,8 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         issue_paths = [p for p in paths if p.relative_to(project.out).as_posix() in ours]
         built += [BuildResult(r.issue, [p for p in issue_paths if p.parent.name == r.issue.id],
                               {n: len(d) for n, d in r.files.items()}, None,
-                              issue_folder_shown(r.issue.id, False) + "/") for r in public]
+                              issue_folder_shown(r.issue.id, False) + "/",
+                              warnings[r.issue.id]) for r in public]
         archive = finish(project, site, [p for p in paths if p not in issue_paths])
     built.sort(key=lambda b: b.issue.id)
     return BuildAllResult(built, frozen, archive, skipped)
