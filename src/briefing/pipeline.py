@@ -40,6 +40,9 @@ class BuildAllResult:
 def frozen_by(project: Project, issue_id: str, state: str) -> str | None:
     """Where the record of an issue's deliveries is, if it has any: an issue that has gone
     out is frozen, its outputs are what readers got."""
+    legacy = project.out / issue_id / "sent.jsonl"  # store.LEGACY_LEDGER
+    if not legacy.exists() and not (project.root / state).is_file():
+        return None  # nothing to read: the store (and sqlite3) is not even imported
     from .subscribers.store import LEGACY_LEDGER, has_deliveries
     if (project.out / issue_id / LEGACY_LEDGER).exists():
         return f"out/{issue_id}/{LEGACY_LEDGER}"
@@ -138,7 +141,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     paths = write_files(project.out, {**files, **site.files})
     _remove_stale_draft(project, issue.id)
     issue_paths = [p for p in paths if p.parent.name == issue.id]
-    archive = finish(project, site, [p for p in paths if p not in issue_paths])
+    archive = finish(project, site, [p for p in paths if p not in issue_paths], reuse=True)
     return BuildResult(issue, issue_paths, sizes, archive, folder,
                        _lint_count(project, rendered))
 
@@ -222,6 +225,6 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
                               {n: len(d) for n, d in r.files.items()}, None,
                               issue_folder_shown(r.issue.id, False) + "/",
                               warnings[r.issue.id]) for r in public]
-        archive = finish(project, site, [p for p in paths if p not in issue_paths])
+        archive = finish(project, site, [p for p in paths if p not in issue_paths], reuse=True)
     built.sort(key=lambda b: b.issue.id)
     return BuildAllResult(built, frozen, archive, skipped)
