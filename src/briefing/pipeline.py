@@ -100,6 +100,13 @@ def _lint_count(project: Project, rendered: Rendered, history: History | None = 
     return sum(1 for p in problems if p.severity == "warning")
 
 
+def _record(project: Project, written: list[Rendered]) -> None:
+    """What each message.eml was made from, so `send` knows it is current without a render."""
+    from .publish.stamp import record
+    for rendered in written:
+        record(project, rendered.issue.id, rendered.files["message.eml"])
+
+
 def _remove_stale_draft(project: Project, issue_id: str) -> None:
     """Once an issue is published, its private draft build is out of date: remove it."""
     import shutil
@@ -129,6 +136,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
         root, shown = output_root(project, draft=True)
         private_folder(root.parent)
         paths = write_files(root, _draft_files(rendered), shown)
+        _record(project, [rendered])
         return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, rendered))
     from .files import confined_path
     from .publish.archive import finish, plan_site
@@ -139,6 +147,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     # One set: the issue's files and the site around them are written together or not at all.
     files = {f"{issue.id}/{name}": data for name, data in rendered.files.items()}
     paths = write_files(project.out, {**files, **site.files})
+    _record(project, [rendered])
     _remove_stale_draft(project, issue.id)
     issue_paths = [p for p in paths if p.parent.name == issue.id]
     archive = finish(project, site, [p for p in paths if p not in issue_paths], reuse=True)
@@ -205,6 +214,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         private_folder(root.parent)
         files = {k: v for r in drafts for k, v in _draft_files(r).items()}
         paths = write_files(root, files, shown)
+        _record(project, drafts)
         built += [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
                               {n: len(d) for n, d in r.files.items()}, None,
                               issue_folder_shown(r.issue.id, True) + "/",
@@ -217,6 +227,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         site = plan_site(project, strict=False, fresh=fresh)
         files = {f"{r.issue.id}/{name}": data for r in public for name, data in r.files.items()}
         paths = write_files(project.out, {**files, **site.files})
+        _record(project, public)
         for r in public:
             _remove_stale_draft(project, r.issue.id)
         ours = {f"{r.issue.id}/{name}" for r in public for name in r.files}

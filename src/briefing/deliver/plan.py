@@ -22,8 +22,8 @@ from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_issue
 from ..errors import BriefingError, Problem, count
 from ..publish.issues import issue_folder, issue_folder_shown
+from ..publish.stamp import is_current
 from ..render.eml import list_label
-from ..render.issue import render_issue
 from ..subscribers.store import Store, Subscriber, address_key
 from ..subscribers.sync import sync_before_send
 from ..subscribers.tokens import Tokens, load_key
@@ -287,9 +287,8 @@ def _ready_for(project: Project, issue: Issue, options: SendOptions) -> None:
             f"issue {issue.id} is a draft: a draft is never sent to the list",
             f"test it with --to you@example.org; to publish it, remove 'draft: true' and run "
             f"'briefing build {issue.id}'"))
-    from ..editorial.lint import lint_issue
-    left = [dataclasses.replace(p, severity="error")
-            for p in lint_issue(project, issue).problems if p.rule == "placeholder"]
+    from ..editorial.lint import placeholders
+    left = [dataclasses.replace(p, severity="error") for p in placeholders(project, issue)]
     if left:
         raise BriefingError(left + [Problem(
             f"briefs/{issue.id}", 0, 0, "placeholders are left in the issue: it is not sent "
@@ -326,7 +325,11 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions,
         raise BriefingError(Problem(shown, 0, 0, f"issue {issue.id} has not been built",
                                     f"run 'briefing build {issue.id}' first"))
     data = path.read_bytes()
-    if render_issue(project, issue).files[MESSAGE] != data:
+    # The build's record proves the message current in a few file reads; without one (or when
+    # it differs) the issue is rendered again and compared, byte for byte.
+    from ..render.issue import render_issue
+    if not is_current(project, issue.id, data) and \
+            render_issue(project, issue).files[MESSAGE] != data:
         raise BriefingError(Problem(shown, 0, 0, "is out of date with the briefs (or was edited)",
                                     f"run 'briefing build {issue.id}' first"))
     digest = hashlib.sha256(data).hexdigest()

@@ -474,6 +474,13 @@ def url_places(project, issue: Issue) -> dict[str, Origin]:
     return places
 
 
+def placeholders(project, issue: Issue) -> list[Problem]:
+    """The [placeholder] warnings alone (send refuses an issue that has any)."""
+    linter = Linter(project, issue)
+    linter.placeholders()
+    return sorted(set(linter.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
+
+
 def lint_issue(project, issue: Issue, history: History | None = None,
                html: str | None = None) -> LintResult:
     """Every editorial warning of a validated issue, sorted by place. Without a `history`,
