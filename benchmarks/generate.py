@@ -75,13 +75,61 @@ def generate(root: Path, items: int, issues: int = 1,
     return ids
 
 
+def built_archive(root: Path, issues: int, items: int = 16,
+                  start: dt.date = dt.date(2026, 1, 5)) -> list[str]:
+    """A project whose out/ holds `issues` built issues, fast: one issue is generated and built
+    by `briefing build`, and its issue.json is copied for every week with the id, date, title,
+    headlines, texts and URLs made the week's own (`briefing archive` reads only issue.json).
+    Building each issue would take about 20 ms an issue."""
+    import copy
+    import subprocess
+    import sys
+
+    first = generate(root, items, 1, start)[0]
+    subprocess.run([sys.executable, "-m", "briefing", "build", first], cwd=root, check=True,
+                   capture_output=True)
+    model = json.loads((root / "out" / first / "issue.json").read_text(encoding="utf-8"))
+    ids = [first]
+    for index in range(1, issues):
+        monday = start + dt.timedelta(weeks=index)
+        year, week, _ = monday.isocalendar()
+        issue_id = f"{year}-W{week:02d}"
+        data = copy.deepcopy(model)
+        data.update(id=issue_id, date=(monday + dt.timedelta(days=4)).isoformat(),
+                    title=f"Synthetic issue {index + 1}",
+                    intro=f"An editor's note for issue {index + 1}.")
+        for theme in data["themes"]:
+            for item in theme["items"]:
+                for key in ("headline", "summary", "summary_text", "why"):
+                    item[key] = item[key].replace("of issue 0", f"of issue {index}") \
+                        .replace("number", f"{index} number")
+                for source in item["sources"]:
+                    source["url"] = source["url"].replace("/0/", f"/{index}/")
+                    source["date"] = monday.isoformat()
+        for ref in data["references"]:
+            ref["url"] = ref["url"].replace("/0/", f"/{index}/")
+            ref["date"] = monday.isoformat()
+        folder = root / "out" / issue_id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "issue.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                                           encoding="utf-8")
+        ids.append(issue_id)
+    return ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root", type=Path)
     parser.add_argument("--items", type=int, default=16)
     parser.add_argument("--issues", type=int, default=1)
+    parser.add_argument("--built", action="store_true",
+                        help="out/ holding that many built issues (issue.json copies), for "
+                             "'briefing archive'; briefs/ holds the first only")
     args = parser.parse_args()
-    ids = generate(args.root, args.items, args.issues)
+    if args.built:
+        ids = built_archive(args.root, args.issues, args.items)
+    else:
+        ids = generate(args.root, args.items, args.issues)
     print(f"{args.root}: {len(ids)} issues of {args.items} items")
 
 

@@ -208,6 +208,7 @@ def check_events_source(value: str) -> str:
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 COLOUR = r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})"
+LANGUAGE = r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"  # a BCP 47 language tag, as <html lang> takes
 
 
 def _line(description: str, header: bool = False, max_length: int = 300) -> Text:
@@ -334,7 +335,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "name": Key(_line("Newsletter name", header=True, max_length=100), True),
     "tagline": Key(_line("One line under the name")),
     "language": Key(Text(description="Language tag for <html lang>, e.g. en",
-                         pattern=r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", max_length=35)),
+                         pattern=LANGUAGE, max_length=35)),
     "sender": Key(_mailbox("From address: Name <user@example.org>"), True),
     "recipients": Key(List(of=_mailbox("Recipient address, besides the subscriber list"))),
     "list_address": Key(_mailbox("The list's own address, used as To when there are "

@@ -321,10 +321,30 @@ def load_entries(project: Project, strict: bool = True,
                 raise
             warnings.append(damaged_warning(exc, b.id))
             continue
+        language = _language_warning(data, b.id)
+        if language is not None:
+            warnings.append(language)
         entries.append(entry(data, b.files))
     entries.extend(entry(data, files) for data, files in fresh.values())
     entries.sort(key=lambda e: (e.date, e.id), reverse=True)
     return entries, warnings
+
+
+def _language_warning(data: dict, issue_id: str) -> Problem | None:
+    """A language that is no language tag (an issue.json edited by hand, or tampered with)
+    is dropped, with a warning: it becomes <html lang> of the page, which Pagefind indexes
+    (a long or quoted one makes it panic: no index at all), and the feeds' language."""
+    import re
+
+    from ..content.schema import LANGUAGE
+    language = data["newsletter"]["language"]
+    if not language or (len(language) <= 35 and re.fullmatch(LANGUAGE, language)):
+        return None
+    data["newsletter"]["language"] = ""
+    return Problem(f"out/{issue_id}/{ISSUE_JSON}", 0, 0,
+                   f"'newsletter.language' is {language[:40]!r}, not a language tag (such as "
+                   "en or zh-Hans); left out of the page, the feeds and the search index",
+                   severity="warning", hint=_rebuild_hint(issue_id))
 
 
 def base_url(entries: list[Entry]) -> str:
