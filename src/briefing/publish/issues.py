@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,7 +216,8 @@ def read_issue_json(path: Path, shown: str, issue_id: str) -> dict:
         message = str(exc).split(";")[0].split(":")[0]
         raise BriefingError(Problem(shown, 0, 0, f"not valid JSON: {message}",
                                     hint=_rebuild_hint(issue_id))) from None
-    problem = _text_problem(data)
+    # A lone surrogate can only come from a \\udXXX escape: a file without one needs no walk.
+    problem = _text_problem(data) if _SURROGATE_ESCAPE.search(raw) else None
     if problem:
         raise BriefingError(Problem(shown, 0, 0, problem, hint=_rebuild_hint(issue_id)))
     return check_issue_data(data, shown, issue_id)
@@ -225,17 +227,21 @@ MAX_ISSUE_JSON = 50_000_000  # a 500-item issue at every documented maximum is a
 MAX_JSON_DEPTH = 16  # issue.json is 7 levels deep
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_STRING = re.compile(rb'"(?:[^"\\]+|\\.)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
 def _nesting(raw: bytes) -> int:
-    """How deep [ and { nest, outside strings: a linear scan, so no input can exhaust the stack."""
-    import re
+    """How deep [ and { nest, outside strings: a linear scan, so no input can exhaust the stack.
+    Strings (with their escapes) are removed whole and everything but brackets dropped, both in
+    C; only the brackets are counted here (a few hundred in an issue.json)."""
     depth = deepest = 0
-    # Strings (with their escapes) are skipped whole; only brackets outside them count.
-    for token in re.finditer(rb'"(?:[^"\\]+|\\.)*"|[\[{]|[\]}]', raw):
-        first = token.group()[:1]
-        if first in (b"[", b"{"):
+    for bracket in _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        if bracket in b"[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif first in (b"]", b"}"):
+        else:
             depth -= 1
     return deepest
 
