@@ -49,17 +49,27 @@ class Sample:
         return max(self.peak_kb) / 1024
 
 
-def run_once(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall time and peak RSS of one process (os.wait4 gives that child's own rusage)."""
+def run_measured(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and peak RSS (KB) of one process: os.wait4 gives
+    that child's own rusage, with the children it waited for (Pagefind under `build`)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed briefing has its .pyc files
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.strip()[:500]}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def run_once(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall time and peak RSS of one process."""
+    elapsed, _, peak = run_measured(cmd, cwd)
+    return elapsed, peak
 
 
 def measure(cmd: list[str], cwd: Path, runs: int, warmup: int = 1) -> Sample:

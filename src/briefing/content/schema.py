@@ -95,10 +95,14 @@ _ADDR = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
 
 
+_NAMED = re.compile(r'(?:"([^"\\]*)"|([^<>"@,;:\\]*?))\s*<([^<>\s]+)>')
+
+
 def parse_mailbox(value: str) -> Mailbox:
     """'Name <user@example.org>' or 'user@example.org'; anything else is refused, not guessed."""
     value = value.strip()
-    match = re.fullmatch(r'(?:"([^"\\]*)"|([^<>"@,;:\\]*?))\s*<([^<>\s]+)>', value)
+    # A bare address (most rows of an export) cannot match the named form: no regex for it.
+    match = _NAMED.fullmatch(value) if "<" in value else None
     if match:
         name, address = (match.group(1) or match.group(2) or "").strip(), match.group(3)
     elif "<" not in value and ">" not in value:

@@ -165,18 +165,20 @@ def import_file(project: Project, path: Path, email_column: str | None,
     source = f"import:{layout}:{path.name}"
     stamp = now()
     seen: dict[str, str] = {}
+    keys = [address_key(row.address) for row in rows]
+    known = store.get_many(keys)  # one query per 500 rows
+    new: list[tuple[str, str, str, str, str]] = []
     with store.transaction():
-        for row in rows:
-            key = address_key(row.address)
+        for row, key in zip(rows, keys, strict=True):
             if key in seen:  # the same reader twice in one file: the first row counts
                 result.unchanged.append(row.address)
                 continue
             seen[key] = row.address
-            existing = store.get(row.address)
+            existing = known.get(key)
             if existing is None:
                 reason = f"in the {layout} export as {row.status}" if row.status != "active" \
                     else ""
-                store.insert(row.address, row.name, row.status, source, reason, stamp)
+                new.append((row.address, key, row.name, row.status, reason))
                 (result.added if row.status == "active" else result.suppressed).append(
                     row.address)
             elif existing.suppressed and row.status == "active":
@@ -196,6 +198,7 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 result.updated.append(row.address)
             else:
                 result.unchanged.append(row.address)
+        store.insert_many(new, source, stamp)  # in file order, as one statement
     return result
 
 
