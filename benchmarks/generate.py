@@ -30,8 +30,13 @@ themes:
 """
 
 
-def _item(issue: int, n: int, date: dt.date) -> str:
+def _item(issue: int, n: int, date: dt.date, earlier: bool = False) -> str:
     url = f"https://news{n % 7}.example.org/{issue}/story-{n}"
+    # With `earlier`, every fourth item also cites the story the previous issue cited (lint's
+    # [earlier-url] then has something to find in every issue but the first).
+    again = (f"      - url: https://news{n % 7}.example.org/{issue - 1}/story-{n}\n"
+             f"        title: Story {n} again\n        publisher: Outlet {(n + 1) % 5}\n"
+             if earlier and issue and n % 4 == 0 else "")
     summary = (f"Item {n} of issue {issue}: a studio, a regulator and a platform disagree about "
                f"synthetic video, likeness and licensing, while viewers in 上海 and Los Angeles "
                f"weigh in. See the [report]({url}) and *what* it means for **editors**.")
@@ -43,11 +48,11 @@ def _item(issue: int, n: int, date: dt.date) -> str:
             f"    sources:\n"
             f"      - url: {url}\n        title: Story {n}\n        publisher: Outlet {n % 5}\n"
             f"        date: {date.isoformat()}\n"
-            f"{stat}")
+            f"{again}{stat}")
 
 
 def generate(root: Path, items: int, issues: int = 1,
-             start: dt.date = dt.date(2026, 1, 5)) -> list[str]:
+             start: dt.date = dt.date(2026, 1, 5), earlier: bool = False) -> list[str]:
     """Write a project at root; return its issue ids (ISO weeks, oldest first)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "briefing.yaml").write_text(CONFIG, encoding="utf-8")
@@ -63,7 +68,7 @@ def generate(root: Path, items: int, issues: int = 1,
             f"intro: An editor's note for issue {index + 1}.\n", encoding="utf-8")
         per_theme: dict[str, list[str]] = {t: [] for t in THEMES}
         for n in range(items):
-            per_theme[THEMES[n % len(THEMES)]].append(_item(index, n, monday))
+            per_theme[THEMES[n % len(THEMES)]].append(_item(index, n, monday, earlier))
         for theme, entries in per_theme.items():
             for part in range(0, max(len(entries), 1), ITEMS_PER_FILE):
                 chunk = entries[part:part + ITEMS_PER_FILE]
@@ -125,11 +130,13 @@ def main() -> None:
     parser.add_argument("--built", action="store_true",
                         help="out/ holding that many built issues (issue.json copies), for "
                              "'briefing archive'; briefs/ holds the first only")
+    parser.add_argument("--earlier", action="store_true",
+                        help="every fourth item also cites the previous issue's story")
     args = parser.parse_args()
     if args.built:
         ids = built_archive(args.root, args.issues, args.items)
     else:
-        ids = generate(args.root, args.items, args.issues)
+        ids = generate(args.root, args.items, args.issues, earlier=args.earlier)
     print(f"{args.root}: {len(ids)} issues of {args.items} items")
 
 

@@ -95,22 +95,22 @@ def preview_figures(edits: int = 20, idle_seconds: float = IDLE_SECONDS) -> dict
             process.wait(10)
     return {"median_ms": statistics.median(latencies), "worst_ms": max(latencies),
             "best_ms": min(latencies), "idle_cpu_s": idle, "idle_wakeups": woken,
-            "idle_seconds": idle_seconds}
+            "idle_seconds": idle_seconds, "edits": edits}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="3 edits, 2 idle seconds")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     figures = preview_figures(3, 2) if args.smoke else preview_figures()
     with open("/proc/loadavg") as handle:
         load = handle.read().split()[0]
     print(f"{os.cpu_count()} cores, load average {load} at the end\n")
     print("| what | value |\n|---|---|")
-    print(f"| preview: save to new text in all 3 panes, median of 20 | "
+    print(f"| preview: save to new text in all 3 panes, median of {figures['edits']} | "
           f"{figures['median_ms']:.0f} ms |")
-    print(f"| preview: worst of 20 (best) | {figures['worst_ms']:.0f} ms "
+    print(f"| preview: worst of {figures['edits']} (best) | {figures['worst_ms']:.0f} ms "
           f"({figures['best_ms']:.0f} ms) |")
     idle = figures["idle_cpu_s"]
     print(f"| preview: CPU time while idle for {figures['idle_seconds']:g} s | {idle:.3f} s "
