@@ -387,7 +387,7 @@ def test_check_without_an_issue_reports_folders_never_built(factory) -> None:
         "briefs/week 49: error: not an issue folder: an issue id has only letters, digits, '.', "
         "'_' and '-' (at most 64), so this folder is never built (rename it, e.g. 2026-W49 or "
         "2026-12-04)",
-        "4 errors in 3 files",
+        "4 errors in 4 files",
     ]
     # Named, the issue is checked on its own, as before.
     assert project.cli("check", "2026-W07").code == 0
