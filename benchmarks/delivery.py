@@ -92,13 +92,13 @@ PLANS = textwrap.dedent("""
         return store
     store_module.Store.open = classmethod(watched)
     from briefing.deliver.plan import SendOptions, prepare
-    from briefing.subscribers.sync import Readers
+    from briefing.subscribers.apply import Readers
+    from briefing.subscribers.records import issues_sent_to
     project = Project(Path.cwd())
     plan = prepare(project, None, SendOptions(smtp="smtp://127.0.0.1:9", insecure=True))
-    readers = Readers(project, load_config(project), plan.store)
+    readers = Readers(project, load_config(project), plan.store, plan.tokens)
     readers.copy("<x@example.org>")
-    readers.store.db.execute("SELECT issue FROM deliveries WHERE address_key = ? GROUP BY "
-                             "issue ORDER BY min(attempted_at), min(id)", ("a@example.org",))
+    issues_sent_to(plan.store.db, "a@example.org")
     readers.known()
     db = sqlite3.connect(".briefing/state.sqlite3")
     for sql in dict.fromkeys(s for s in seen if s.lstrip().upper().startswith("SELECT")):

@@ -24,23 +24,27 @@ NEVER = {"sqlite3", "ssl", "smtplib", "http", "asyncio", "concurrent", "multipro
          "wsgiref", "xmlrpc", "mailbox", "unittest", "pydoc", "zoneinfo", "decimal", "csv"}
 
 OURS_HELP = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli.build",
-             "briefing.cli.editorial", "briefing.cli.send", "briefing.cli.subscribers"}
+             "briefing.cli.editorial", "briefing.cli.intake", "briefing.cli.send",
+             "briefing.cli.subscribers"}
 # `build` and `check` import only the module of their own command group.
 OURS_COMMAND = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli.build"}
 CONTENT = {"briefing.content", "briefing.content.dates", "briefing.content.load",
            "briefing.content.markdown", "briefing.content.model", "briefing.content.references",
            "briefing.content.rules", "briefing.content.schema", "briefing.content.spec",
            "briefing.content.validate", "briefing.errors"}
+# Lint: its rules, and the source rules (quotations: the matcher only for an issue that quotes,
+# the saved copies and their fetch client only when some are saved).
 LINT = {"briefing.editorial", "briefing.editorial.history", "briefing.editorial.lint",
+        "briefing.editorial.filelint", "briefing.editorial.sourcelint",
         "briefing.publish", "briefing.publish.issues", "briefing.render",
         "briefing.render.colours", "briefing.render.html", "briefing.render.templates"}
 OURS_CHECK = OURS_COMMAND | CONTENT | LINT | {"briefing.editorial.check"}
 OURS_BUILD = OURS_COMMAND | CONTENT | LINT | {
     "briefing.files", "briefing.pipeline", "briefing.publish.archive", "briefing.publish.feed",
     "briefing.publish.index", "briefing.publish.jsonfeed", "briefing.publish.pagefind",
-    "briefing.publish.toc", "briefing.render.eml", "briefing.render.issue",
-    "briefing.render.json", "briefing.render.text", "briefing.render.web",
-    "briefing.render.wrap"}
+    "briefing.publish.stamp", "briefing.publish.toc", "briefing.render.eml",
+    "briefing.render.issue", "briefing.render.json", "briefing.render.text", "briefing.render.web",
+    "briefing.render.wrap", "briefing.editorial.quotes"}  # the sample quotes people
 
 
 def imported(cwd: Path, *args: str) -> set[str]:

@@ -24,6 +24,7 @@ GROUPS = {
     "build": "build", "check": "build", "archive": "build",
     "init": "editorial", "new": "editorial", "schema": "editorial", "links": "editorial",
     "preview": "editorial",
+    "add": "intake", "sources": "intake",
     "send": "send",
     "subscribers": "subscribers",
 }

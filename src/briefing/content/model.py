@@ -109,6 +109,15 @@ class SyncSources:
 
 
 @dataclass(frozen=True)
+class SavedSources:
+    """Private copies of every cited page, in .briefing/sources/ (briefing.yaml
+    `saved_sources:`): `briefing sources ISSUE --save`, and a list send unless `on_send: false`."""
+
+    on_send: bool = True
+    max_page_bytes: int = 5_000_000  # a longer page is saved cut at this size, and said
+
+
+@dataclass(frozen=True)
 class Config:
     """briefing.yaml, validated (content/schema.py's CONFIG declares the keys)."""
 
@@ -131,6 +140,7 @@ class Config:
     lint: LintSettings = field(default_factory=LintSettings)
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
+    saved_sources: SavedSources = field(default_factory=SavedSources)
 
     @property
     def envelope_sender(self) -> str:
@@ -188,6 +198,7 @@ class Source:
     title: str
     publisher: str
     date: dt.date | None = None
+    quote: str = ""  # words quoted from the page: `check` looks for them in its saved copy
 
 
 @dataclass(frozen=True)

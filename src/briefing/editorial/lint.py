@@ -39,8 +39,6 @@ _PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])(TODO|TKTK|TK|FIXME)(?![A-Za-z0-9])"
 # East Asian scripts are written without spaces: count each character as a word, as word
 # processors do, so reading times of Chinese or Japanese text are not near zero.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-# An address as briefing.yaml writes one in recipients (bare, or in <...> after a name).
-_ADDRESS = re.compile(r"[^\s<>\"',\[\]{}]+@[^\s<>\"',\[\]{}]+")
 # Below this many sources a share means little (one source is always 100%).
 PUBLISHER_MIN_SOURCES = 4
 
@@ -117,9 +115,16 @@ class _Use:
 
 def module_rules() -> list[Callable[[Linter], None]]:
     """Rules kept in modules of their own, run after the rules below: each is called with the
-    Linter and reports through its warn(). Imported here, when a lint runs, never at start-up;
-    a new rule adds one import and one entry (and its id to content/rules.py)."""
-    return []
+    Linter and reports through its warn() (or adds to its problems). Imported here, when a lint
+    runs, never at start-up; a new rule adds one entry (and its id to content/rules.py)."""
+    from .filelint import recipients, twin_briefs, unread_files
+    return [unread_files, twin_briefs, recipients, _sources]
+
+
+def _sources(linter: Linter) -> None:
+    """Dates `add` guessed, and quotations against the saved copies (editorial/sourcelint.py)."""
+    from .sourcelint import source_warnings
+    linter.problems.extend(source_warnings(linter.project, linter.issue, linter.settings.disable))
 
 
 def recurring_matcher(entries: tuple[str, ...]) -> Callable[[str], bool]:
@@ -206,9 +211,6 @@ class Linter:
             self.url_shape(use)
         self.placeholders()
         self.empty_themes()
-        self.unread_files()
-        self.twin_briefs()
-        self.recipients()
         self.publishers()
         self.email()
         for rule in module_rules():
@@ -369,54 +371,6 @@ class Linter:
                 self.warn(where, "empty-theme",
                           f"theme '{theme.id}' has no items in {self.issue.id}",
                           f"add a brief with 'briefing new {theme.id} --issue {self.issue.id}'")
-
-    def unread_files(self) -> None:
-        from ..content.validate import unread_files
-        for path in unread_files(self.project, self.issue.id):
-            kind = "folder" if path.is_dir() else "file"
-            self.warn(Origin(self.project.show(path), 0, 0), "unread-file",
-                      f"this {kind} is not read: only *.yaml and *.yml files in "
-                      f"briefs/{self.issue.id}/ are briefs",
-                      "rename it to .yaml if it is a brief")
-
-    def twin_briefs(self) -> None:
-        """ethics.yaml next to ethics.yml (or Ethics.YAML): both are read, so a copy saved
-        under the other extension doubles every item."""
-        from ..content.validate import brief_files
-        by_stem: dict[str, list[Path]] = {}
-        for path in brief_files(self.project, self.issue.id):
-            by_stem.setdefault(path.stem.casefold(), []).append(path)
-        for paths in by_stem.values():
-            for later in paths[1:]:
-                self.warn(Origin(self.project.show(later), 0, 0), "duplicate-brief",
-                          f"{paths[0].name} and {later.name} are both read as briefs, so "
-                          "their items appear twice if one is a copy of the other",
-                          "keep one of them, or rename one to say what it adds")
-
-    def recipients(self) -> None:
-        """The same address twice in recipients: mail goes once per address, so the second
-        is not another reader (the send plan merges them)."""
-        config_path = self.project.show(self.project.config_path)
-        lines = [line.casefold() for line in self.files.lines(config_path)]
-        seen: dict[str, str] = {}
-        places: dict[str, list[int]] | None = None
-        for mailbox in self.issue.config.recipients:
-            key = mailbox.address.casefold()
-            if key not in seen:
-                seen[key] = str(mailbox)
-                continue
-            if places is None:  # the lines each address is on, found in one pass
-                places = {}
-                for number, text in enumerate(lines, 1):
-                    for address in dict.fromkeys(_ADDRESS.findall(text)):
-                        places.setdefault(address, []).append(number)
-            found = places.get(key, [])
-            line = found[1] if len(found) > 1 else 0
-            col = (lines[line - 1].find("-") + 3) if line else 0
-            self.warn(Origin(config_path, line, col), "duplicate-recipient",
-                      f"recipient {mailbox} is the same address as {seen[key]} (line "
-                      f"{found[0] if found else '?'}); it gets one copy",
-                      "remove one of them")
 
     def publishers(self) -> None:
         """Citations per publisher (each item counts a source once), against the share limit."""

@@ -426,3 +426,31 @@ def _draft(project: Project, issue_id: str) -> IssueData:
     from ..render.json import issue_data
     issue = load_issue(project, issue_id)
     return IssueData(issue.id, issue.date, issue_data(issue), built=False, draft=issue.draft)
+
+
+def earlier_citations(project: Project, issue_id: str,
+                      warnings: list[Problem] | None = None) -> dict[str, str]:
+    """Every URL cited by an issue ordered before `issue_id`, mapped to the first issue citing it.
+
+    "Before" is by (date, id). Built issues are read from issue.json; earlier issues that were
+    never built are validated from briefs/, and left out if invalid. URLs are compared exactly
+    as written. For the lint rule that warns when a source was already cited. Each issue left
+    out (a damaged issue.json, a draft that does not validate) is added to `warnings`.
+    """
+    from ..content.validate import check_issue_id, issue_date
+    if not ISSUE_ID.fullmatch(issue_id):
+        check_issue_id(project, issue_id)  # raises, with the message every command uses
+    date = issue_date(project, issue_id)
+    if date is None:
+        return {}
+    first: dict[str, tuple[Order, str]] = {}
+    for found in all_issues(project, before=(date, issue_id)):
+        if isinstance(found, Problem):
+            if warnings is not None:
+                warnings.append(found)
+            continue
+        order = (found.date, found.id)
+        for ref in found.data["references"]:
+            if ref["url"] not in first or order < first[ref["url"]][0]:
+                first[ref["url"]] = (order, found.id)
+    return {url: issue for url, (_, issue) in sorted(first.items())}
