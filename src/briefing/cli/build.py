@@ -83,11 +83,15 @@ def _screenshots(project: Project, result: BuildResult) -> None:
 
 def _report_build(result: BuildResult) -> None:
     """The one-line summary of a built issue, and a warning if Gmail would clip it."""
+    from ..errors import count
     from ..render.html import size_text, size_warning
-
+    if result.corrected:  # a sent issue: docs/record.md
+        typer.echo(f"corrected {result.issue.id} ({result.issue.date}): "
+                   f"{count(len(result.issue.corrections), 'correction')}; issue.json and its "
+                   f"web page -> {result.folder} (the email, digest and message stay as sent)")
+        return
     counts = ", ".join(f"{s.theme.id} {len(s.items)}" for s in result.issue.sections)
     html = result.sizes["email.html"]
-    from ..errors import count
     typer.echo(f"built {result.issue.id} ({result.issue.date}): "
                f"{count(len(result.issue.items), 'item')} "
                f"({counts}); email.html {size_text(html)}, digest.txt "
@@ -120,7 +124,8 @@ def check(issue: IssueArg = None,
     if all_issues and issue is not None:
         raise typer.BadParameter("give an issue or --all, not both", param_hint="'--all'")
     if all_issues:
-        from ..editorial.check import check_all, report_all_json
+        from ..editorial.check import report_all_json
+        from ..pipeline import check_all
         if output is OutputFormat.json:
             try:
                 everything = check_all(project)
@@ -135,8 +140,8 @@ def check(issue: IssueArg = None,
         for result in everything.results:
             typer.echo(f"ok: {result.summary()}")
         return
-    from ..editorial.check import check as run_check
     from ..editorial.check import report_json
+    from ..pipeline import check as run_check
     if output is OutputFormat.json:
         try:
             result = run_check(project, issue)
@@ -207,6 +212,8 @@ def archive_search(terms: Annotated[list[str], typer.Argument(
         for source in match.sources:
             typer.echo(f"  [{source['number']}] {source['title']} ({source['publisher']}) "
                        f"{source['url']}")
+        for date, text in match.corrections:
+            typer.echo(f"  correction, {date}: {text}")
     wanted = " ".join(terms)
     if not result.matches:
         typer.echo(f"no item in {count(result.searched, 'issue')} matches '{wanted}'", err=True)

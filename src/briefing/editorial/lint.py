@@ -118,7 +118,14 @@ def module_rules() -> list[Callable[[Linter], None]]:
     Linter and reports through its warn() (or adds to its problems). Imported here, when a lint
     runs, never at start-up; a new rule adds one entry (and its id to content/rules.py)."""
     from .filelint import recipients, twin_briefs, unread_files
-    return [unread_files, twin_briefs, recipients, _sources]
+    return [unread_files, twin_briefs, recipients, _threads, _sources]
+
+
+def _threads(linter: Linter) -> None:
+    """Story threads with no item in the last lint.thread_quiet_issues issues (docs/record.md)."""
+    from .thread_rule import quiet_threads
+    linter.problems += [p for p in quiet_threads(linter.project, linter.issue)
+                        if p.rule not in linter.settings.disable]
 
 
 def _sources(linter: Linter) -> None:
