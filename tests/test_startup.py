@@ -31,20 +31,25 @@ OURS_COMMAND = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli
 CONTENT = {"briefing.content", "briefing.content.dates", "briefing.content.load",
            "briefing.content.markdown", "briefing.content.model", "briefing.content.references",
            "briefing.content.rules", "briefing.content.schema", "briefing.content.spec",
-           "briefing.content.validate", "briefing.errors"}
+           "briefing.content.validate", "briefing.errors",
+           "briefing.content.corrections", "briefing.content.record"}  # corrections, threads
 # Lint: its rules, and the source rules (quotations: the matcher only for an issue that quotes,
 # the saved copies and their fetch client only when some are saved).
 LINT = {"briefing.editorial", "briefing.editorial.history", "briefing.editorial.lint",
         "briefing.editorial.filelint", "briefing.editorial.sourcelint",
         "briefing.publish", "briefing.publish.issues", "briefing.render",
         "briefing.render.colours", "briefing.render.html", "briefing.render.templates"}
-OURS_CHECK = OURS_COMMAND | CONTENT | LINT | {"briefing.editorial.check"}
+# check goes through pipeline.check: a sent issue's briefs must still say what was sent.
+OURS_CHECK = OURS_COMMAND | CONTENT | LINT | {"briefing.editorial.check", "briefing.pipeline",
+                                              "briefing.render.issue"}
 OURS_BUILD = OURS_COMMAND | CONTENT | LINT | {
     "briefing.files", "briefing.pipeline", "briefing.publish.archive", "briefing.publish.feed",
     "briefing.publish.index", "briefing.publish.jsonfeed", "briefing.publish.pagefind",
     "briefing.publish.stamp", "briefing.publish.toc", "briefing.render.eml",
     "briefing.render.issue", "briefing.render.json", "briefing.render.text", "briefing.render.web",
-    "briefing.render.wrap", "briefing.editorial.quotes"}  # the sample quotes people
+    "briefing.render.wrap", "briefing.editorial.quotes",  # the sample quotes people
+    "briefing.publish.record", "briefing.publish.threads",  # and follows story threads
+    "briefing.editorial.thread_rule"}
 
 
 def imported(cwd: Path, *args: str) -> set[str]:

@@ -202,10 +202,10 @@ def check(project: Project, issue_id: str | None = None, strict: bool = False) -
     still say what was sent, but for its corrections (docs/record.md)."""
     from .editorial.check import CheckFailed
     from .editorial.check import check as lint_check
-    from .publish.record import sent_issue_files
     result = lint_check(project, issue_id, strict)
     issue = result.issue
     if frozen_by(project, issue.id, issue.config.state):
+        from .publish.record import sent_issue_files
         try:
             sent_issue_files(project, issue)
         except BriefingError as exc:
@@ -218,12 +218,12 @@ def check_all(project: Project, strict: bool = False) -> CheckAll:
     sent one held to what was sent, but for its corrections, as `check ISSUE` holds it."""
     from .editorial.check import CheckFailed
     from .editorial.check import check_all as lint_all
-    from .publish.record import sent_issue_files
     result = lint_all(project, strict)
     changed: list[Problem] = []
     for linted in result.results:
         issue = linted.issue
         if frozen_by(project, issue.id, issue.config.state):
+            from .publish.record import sent_issue_files
             try:
                 sent_issue_files(project, issue)
             except BriefingError as exc:

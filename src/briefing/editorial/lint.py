@@ -123,6 +123,8 @@ def module_rules() -> list[Callable[[Linter], None]]:
 
 def _threads(linter: Linter) -> None:
     """Story threads with no item in the last lint.thread_quiet_issues issues (docs/record.md)."""
+    if not linter.issue.config.threads:
+        return  # no threads declared: nothing to read
     from .thread_rule import quiet_threads
     linter.problems += [p for p in quiet_threads(linter.project, linter.issue)
                         if p.rule not in linter.settings.disable]
