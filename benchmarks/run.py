@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +36,7 @@ BRIEFING = [PYTHON, "-m", "briefing"]
 class Sample:
     seconds: list[float]
     peak_kb: list[int]
+    cpu: list[float] = field(default_factory=list)  # user + system seconds per run
 
     @property
     def median(self) -> float:
@@ -48,51 +49,72 @@ class Sample:
     def peak_mb(self) -> float:
         return max(self.peak_kb) / 1024
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else 0.0
 
-def run_once(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall time and peak RSS of one process (os.wait4 gives that child's own rusage)."""
+    def add(self, wall: float, cpu: float, peak_kb: int) -> None:
+        self.seconds.append(wall)
+        self.cpu.append(cpu)
+        self.peak_kb.append(peak_kb)
+
+
+def run_measured(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and peak RSS (KB) of one process: os.wait4 gives
+    that child's own rusage, with the children it waited for (Pagefind under `build`)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed briefing has its .pyc files
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.strip()[:500]}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def measure(cmd: list[str], cwd: Path, runs: int, warmup: int = 1) -> Sample:
+def run_once(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall time and peak RSS of one process."""
+    elapsed, _, peak = run_measured(cmd, cwd)
+    return elapsed, peak
+
+
+def measure(cmd: list[str], cwd: Path, runs: int, warmup: int = 1, before=None) -> Sample:
     for _ in range(warmup):
         run_once(cmd, cwd)
     sample = Sample([], [])
     for _ in range(runs):
-        seconds, peak = run_once(cmd, cwd)
-        sample.seconds.append(seconds)
-        sample.peak_kb.append(peak)
+        if before:
+            before()
+        sample.add(*run_measured(cmd, cwd))
     return sample
 
 
-def pair(a: list[str], b: list[str], cwd: Path, runs: int) -> tuple[Sample, Sample]:
+def pair(a: list[str], b: list[str], cwd: Path, runs: int,
+         cwd_b: Path | None = None) -> tuple[Sample, Sample]:
     """A and B alternate (A B A B ...), so drift in machine load hits both alike."""
     run_once(a, cwd)
-    run_once(b, cwd)
+    run_once(b, cwd_b or cwd)
     sa, sb = Sample([], []), Sample([], [])
     for _ in range(runs):
-        for cmd, sample in ((a, sa), (b, sb)):
-            seconds, peak = run_once(cmd, cwd)
-            sample.seconds.append(seconds)
-            sample.peak_kb.append(peak)
+        sa.add(*run_measured(a, cwd))
+        sb.add(*run_measured(b, cwd_b or cwd))
     return sa, sb
 
 
-def sample_project() -> Path:
-    """A copy of the repository's sample newsletter, so the benchmark never touches out/."""
-    root = WORK / "sample"
+def sample_project(name: str = "sample") -> Path:
+    """A copy of the repository's sample newsletter as it is (briefs and the built out/), so
+    the benchmark never touches the repository's own out/."""
+    root = WORK / name
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     shutil.copy(REPO / "briefing.yaml", root)
     shutil.copytree(REPO / "briefs", root / "briefs")
+    if (REPO / "out").is_dir():
+        shutil.copytree(REPO / "out", root / "out", ignore=shutil.ignore_patterns("pagefind"))
     return root
 
 
@@ -120,61 +142,9 @@ def machine() -> str:
             f"{platform.python_version()}, {platform.system()} {platform.release()}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="few runs, small sizes (CI)")
-    parser.add_argument("--runs", type=int, default=None)
-    parser.add_argument("--output", type=Path)
-    parser.add_argument("--web", action="store_true",
-                        help="only the preview latency and idle figures (benchmarks/web.py)")
-    args = parser.parse_args()
-    if args.web:
-        import web
-        return web.main()
-    runs = args.runs or (2 if args.smoke else 10)
-    sizes = (40, 400) if args.smoke else (40, 400, 4000)
-    archive_issues = 20 if args.smoke else 500
-    WORK.mkdir(exist_ok=True)
-    rows: list[tuple[str, str, str, str, str]] = []
-
-    def row(name: str, s: Sample, ratio: str = "", target: str = "") -> None:
-        rows.append((name, f"{s.median * 1000:.0f}", s.span(), f"{s.peak_mb:.0f}",
-                     " ".join(x for x in (ratio, target) if x)))
-
-    sample = sample_project()
-    build = BRIEFING + ["build", "--force"]
-
-    # 1. cold build vs the floor of our own dependencies
-    floor = [PYTHON, "-c", "import yaml, jinja2, mjml"]
-    b, f = pair(build, floor, sample, runs)
-    ratio = b.median / f.median
-    row("`briefing build` (sample issue)", b)
-    row("`python -c \"import yaml, jinja2, mjml\"`", f,
-        f"build/floor = {ratio:.2f}x", "(target <= 1.5x)" + (" ok" if ratio <= 1.5 else " MISSED"))
-
-    # 2. end to end vs the Node MJML CLI compiling the same MJML alone
-    node = None if args.smoke else node_mjml()
-    if node:
-        mjml_file = WORK / "sample.mjml"
-        subprocess.run(BRIEFING + ["build", "--force"], cwd=sample, check=True,
-                       capture_output=True)
-        dump = ("import sys; from pathlib import Path; from briefing.validate import Project, "
-                "load_issue; from briefing.render.html import render_mjml; "
-                "p = Project(Path('.')); sys.stdout.write(render_mjml(load_issue(p), None))")
-        mjml_file.write_text(subprocess.run([PYTHON, "-c", dump], cwd=sample, check=True,
-                                            capture_output=True, text=True).stdout)
-        n = measure(node + [str(mjml_file), "-o", str(WORK / "node-out.html")], sample,
-                    max(3, runs // 2))
-        b2 = measure(build, sample, max(3, runs // 2))
-        speedup = n.median / b2.median
-        row("Node `mjml` CLI, same MJML only", n, f"briefing is {speedup:.1f}x faster",
-            "(target >= 5x)" + (" ok" if speedup >= 5 else " MISSED"))
-    else:
-        rows.append(("Node `mjml` CLI", "skipped", "", "", "smoke run" if args.smoke
-                     else "npm not found"))
-
-    # 3. scaling
+def scaling_rows(sizes: tuple[int, ...], archive_issues: int, runs: int,
+                 row) -> list[tuple[int, float]]:
+    """Builds of 40 to 4,000 items and an archive of many issues; the marginal cost per item."""
     per_item = []
     for items in sizes:
         root = WORK / f"items-{items}"
@@ -189,7 +159,7 @@ def main() -> int:
     marginal = [(b_items, (t_b - t_a) / (b_items - a_items) * 1e6)
                 for (a_items, t_a), (b_items, t_b) in itertools.pairwise(per_item)]
 
-    # 4. archive over many issues
+    # an archive over many issues
     root = WORK / f"archive-{archive_issues}"
     shutil.rmtree(root, ignore_errors=True)
     generate(root, 16, archive_issues)
@@ -198,21 +168,113 @@ def main() -> int:
     row(f"`briefing archive`, {archive_issues} issues of 16 items", a, "",
         "(target < 5 s)" + (" ok" if a.median < 5 else " MISSED") if archive_issues == 500 else "")
 
-    # 5. start-up
-    row("`briefing --help`", measure(BRIEFING + ["--help"], sample, runs))
-    row("`briefing check` (sample issue)", measure(BRIEFING + ["check"], sample, runs))
+    return marginal
 
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="few runs, small sizes (CI)")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument("--startup", action="store_true",
+                        help="only the start-up rows (build, --help, check, send against their "
+                             "baselines)")
+    parser.add_argument("--web", action="store_true",
+                        help="only the preview latency and idle figures (benchmarks/web.py)")
+    args = parser.parse_args()
+    if args.web:
+        import web
+        return web.main([])
+    runs = args.runs or (2 if args.smoke else 10)
+    sizes = (40, 400) if args.smoke else (40, 400, 4000)
+    archive_issues = 20 if args.smoke else 500
+    WORK.mkdir(exist_ok=True)
+    rows: list[tuple[str, str, str, str, str, str]] = []
+
+    def row(name: str, s: Sample, ratio: str = "", target: str = "") -> None:
+        rows.append((name, f"{s.median * 1000:.0f}", s.span(), f"{s.cpu_median * 1000:.0f}",
+                     f"{s.peak_mb:.0f}", " ".join(x for x in (ratio, target) if x)))
+
+    def against(name: str, a: Sample, b: Sample, b_name: str, limit: float) -> None:
+        """A row for each, the ratio of their median CPU times (wall in brackets)."""
+        ratio = a.cpu_median / b.cpu_median
+        row(name, a, f"{ratio:.2f}x {b_name} in CPU time (wall {a.median / b.median:.2f}x)",
+            f"(target <= {limit:g}x)" + (" ok" if ratio <= limit else " MISSED"))
+
+    sample = sample_project()
+    build = BRIEFING + ["build", "--force"]
+    floor = [PYTHON, "-c", "import yaml, jinja2, mjml"]
+    floor_name = "`python -c \"import yaml, jinja2, mjml\"`"
+
+    # 1. start-up: a cold build, --help and a check of one item against the floor of our own
+    # dependencies, and a dry run to 10 readers against a check of the same issue
+    b, f = pair(build, floor, sample, runs)
+    against("`briefing build` (sample issue)", b, f, "the floor", 1.5)
+    row(floor_name, f)
+    stamp = sample / ".briefing" / "search-index.sha256"
+    edited = measure(build, sample, max(2, runs // 2), before=lambda: stamp.unlink(
+        missing_ok=True))
+    row("`briefing build` (sample issue), search index made again", edited,
+        f"{edited.cpu_median / f.cpu_median:.2f}x the floor in CPU time",
+        "(as after an edit: Pagefind runs; counted in the CPU time)")
+    h, f = pair(BRIEFING + ["--help"], floor, sample, runs)
+    against("`briefing --help`", h, f, "the floor", 1.5)
+    one = WORK / "one-item"
+    shutil.rmtree(one, ignore_errors=True)
+    generate(one, 1)
+    c, f = pair(BRIEFING + ["check"], floor, one, runs)
+    against("`briefing check` (an issue of one item)", c, f, "the floor", 1.5)
+    readers = sample_project("send-start")
+    run_once(BRIEFING + ["build"], readers)
+    (readers / "readers.csv").write_text("email\n" + "".join(
+        f"reader{n}@example.org\n" for n in range(8)), encoding="utf-8")
+    run_once(BRIEFING + ["subscribers", "import", "readers.csv", "--email-column", "email"],
+             readers)
+    d, c = pair(BRIEFING + ["send", "--smtp", "smtp://127.0.0.1:9", "--insecure"],
+                BRIEFING + ["check"], readers, runs)
+    against("`briefing send` dry run, sample issue to 10 readers", d, c,
+            "the check of the same issue", 1.3)
+    row("`briefing check` (sample issue)", c)
+
+    # 2. end to end vs the Node MJML CLI compiling the same MJML alone
+    node = None if args.smoke or args.startup else node_mjml()
+    if node:
+        mjml_file = WORK / "sample.mjml"
+        subprocess.run(BRIEFING + ["build", "--force"], cwd=sample, check=True,
+                       capture_output=True)
+        dump = ("import sys; from pathlib import Path; from briefing.content.validate import "
+                "Project, load_issue; from briefing.render.html import render_mjml; "
+                "p = Project(Path('.')); sys.stdout.write(render_mjml(load_issue(p), None))")
+        mjml_file.write_text(subprocess.run([PYTHON, "-c", dump], cwd=sample, check=True,
+                                            capture_output=True, text=True).stdout)
+        n = measure(node + [str(mjml_file), "-o", str(WORK / "node-out.html")], sample,
+                    max(3, runs // 2))
+        b2 = measure(build, sample, max(3, runs // 2))
+        speedup = n.median / b2.median
+        row("Node `mjml` CLI, same MJML only", n, f"briefing is {speedup:.1f}x faster",
+            "(target >= 5x)" + (" ok" if speedup >= 5 else " MISSED"))
+    elif not args.startup:
+        rows.append(("Node `mjml` CLI", "skipped", "", "", "", "smoke run" if args.smoke
+                     else "npm not found"))
+
+    marginal: list[tuple[int, float]] = []
+    if not args.startup:
+        marginal = scaling_rows(sizes, archive_issues, runs, row)
+
+    with open("/proc/loadavg") as handle:
+        load = " ".join(handle.read().split()[:3])
     lines = [
-        f"Measured {dt.date.today().isoformat()} on {machine()}; "
-        f"{runs} runs after a warm-up{' (smoke)' if args.smoke else ''}.",
+        f"Measured {dt.date.today().isoformat()} on {machine()}; load average {load} at the "
+        f"end; {runs} runs after a warm-up{' (smoke)' if args.smoke else ''}.",
         "",
-        "| what | median ms | min-max ms | peak RSS MB | notes |",
-        "|---|---:|---:|---:|---|",
+        "| what | median ms | min-max ms | CPU ms | peak RSS MB | notes |",
+        "|---|---:|---:|---:|---:|---|",
         *[f"| {' | '.join(r)} |" for r in rows],
         "",
-        "Scaling, marginal cost per added item: " + ", ".join(
+        *(["Scaling, marginal cost per added item: " + ", ".join(
             f"up to {n} items {us:.0f} µs" for n, us in marginal)
-        + " (about equal figures = linear growth).",
+            + " (about equal figures = linear growth)."] if marginal else []),
     ]
     table = "\n".join(lines)
     print(table)

@@ -567,16 +567,28 @@ def test_search_without_a_match_exits_1(searchable) -> None:
 # --- earlier citations, for the lint rule that warns about a source cited before ----------------
 
 def test_earlier_citations(searchable) -> None:
-    from briefing.content.validate import Project
-    from briefing.publish.issues import earlier_citations
+    from briefing.content.validate import Project, load_issue
+    from briefing.editorial.history import for_all, for_issue
 
     project = Project(searchable.root)
-    assert earlier_citations(project, "2026-W07") == {}
-    assert earlier_citations(project, "2026-W09") == {
+
+    def earlier(issue_id: str) -> dict[str, str]:
+        issue = load_issue(project, issue_id)
+        return dict(for_issue(project, issue).earlier(issue))
+
+    assert earlier("2026-W07") == {}
+    assert earlier("2026-W09") == {
         "https://example.org/a": "2026-W07", "https://example.org/b": "2026-W07",
         "https://example.org/intro": "2026-W07"}
     # 2026-W11 is not built: it is validated from briefs/, and sees both earlier issues
-    cited = earlier_citations(project, "2026-W11")
+    cited = earlier("2026-W11")
     assert cited["https://example.org/jia"] == "2026-W09"
     assert cited["https://example.org/intro"] == "2026-W07"  # the first to cite it
     assert "https://example.org/draft" not in cited
+    # One history for every issue, asked in date order, gives each the same answer
+    issues = sorted((load_issue(project, i) for i in ("2026-W07", "2026-W09", "2026-W11")),
+                    key=lambda issue: (issue.date, issue.id))
+    history, left_out = for_all(project, issues, as_built=True)
+    assert left_out == []
+    for issue in issues:
+        assert dict(history.earlier(issue)) == earlier(issue.id), issue.id

@@ -270,10 +270,12 @@ def test_unicode_text_builds_and_wraps(factory) -> None:
 
 
 def test_editor_files_are_never_modified(project) -> None:
-    """Only `new` and `init` create files outside out/, and nothing edits an existing one."""
+    """Only `new` and `init` create files outside out/ and .briefing/ (private state: what a
+    build was made from, the search index's digest), and nothing edits an existing one."""
     def editor_files() -> dict:
+        private = {"out", ".briefing"}
         return {p: p.read_bytes() for p in project.root.rglob("*")
-                if p.is_file() and "out" not in p.relative_to(project.root).parts}
+                if p.is_file() and not private & set(p.relative_to(project.root).parts)}
 
     before = editor_files()
     for args in (("check",), ("check", "--strict"), ("check", "--format", "json"), ("build",),
@@ -282,3 +284,7 @@ def test_editor_files_are_never_modified(project) -> None:
         result = project.cli(*args)
         assert "Traceback" not in result.err, args
     assert editor_files() == before
+    private = sorted(p.relative_to(project.root).as_posix()
+                     for p in (project.root / ".briefing").rglob("*") if p.is_file())
+    assert private == [".briefing/builds/2026-W07.json", ".briefing/search-index.sha256"]
+    assert all((project.root / p).stat().st_mode & 0o077 == 0 for p in private)

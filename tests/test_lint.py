@@ -407,3 +407,85 @@ def test_a_date_that_does_not_exist_says_so(factory) -> None:
     result = project.cli("check", "2026-W07")
     assert result.err == ("briefs/2026-W07/issue.yaml:2:7: error: 'date' 2026-11-31 does not "
                           "exist: November 2026 has 30 days\n1 error\n")
+
+
+# --- every issue at once: check --all, and build --all's warning counts ------------------------
+
+def _three_issues(tmp_path: Path):
+    """W06, W07 (the default issue's ethics brief) and W08 all cite example.org/b."""
+    project = make_project(tmp_path / "news")
+    project.write("briefs/2026-W06/issue.yaml", "date: 2026-02-06\n")
+    project.write("briefs/2026-W06/industry.yaml", BRIEF.replace("example.org/a", "example.org/b")
+                  .replace("2026-02-10", "2026-02-05"))
+    project.write("briefs/2026-W08/issue.yaml", "date: 2026-02-20\n")
+    project.write("briefs/2026-W08/industry.yaml", BRIEF.replace("example.org/a", "example.org/b")
+                  .replace("2026-02-10", "2026-02-18"))
+    return project
+
+
+def test_check_all_reports_what_each_check_reports(tmp_path: Path) -> None:
+    project = _three_issues(tmp_path)
+    assert project.cli("build", "2026-W08").code == 0  # built: read from its issue.json
+    single = {i: project.cli("check", i) for i in ("2026-W06", "2026-W07", "2026-W08")}
+    result = project.cli("check", "--all")
+    assert result.code == 0, result
+    assert result.err.splitlines() == sorted(
+        line for r in single.values() for line in r.err.splitlines())
+    assert result.err.splitlines() == [
+        "briefing.yaml:14:5: warning: theme 'ethics' has no items in 2026-W06 (add a brief with "
+        "'briefing new ethics --issue 2026-W06') [empty-theme]",
+        "briefing.yaml:14:5: warning: theme 'ethics' has no items in 2026-W08 (add a brief with "
+        "'briefing new ethics --issue 2026-W08') [empty-theme]",
+        "briefs/2026-W07/ethics.yaml:5:23: warning: link already cited in issue 2026-W06 "
+        "[earlier-url]",
+        "briefs/2026-W08/industry.yaml:5:23: warning: link already cited in issue 2026-W06 "
+        "[earlier-url]",
+    ]
+    assert result.out.splitlines() == [r.out.strip() for r in single.values()]
+    assert result.out.splitlines()[1].startswith("ok: 2026-W07: 2 items in 2 themes, 3 sources")
+
+    strict = project.cli("check", "--all", "--strict")
+    assert strict.code == 1
+    assert strict.err.splitlines()[-1] == "4 errors in 3 files"
+    data = json.loads(project.cli("check", "--all", "--format", "json").out)
+    assert data["ok"] is True
+    assert [i["issue"] for i in data["issues"]] == ["2026-W06", "2026-W07", "2026-W08"]
+    assert data["issues"][1]["summary"]["sources"] == 3
+    assert [p["rule"] for p in data["problems"]] == ["empty-theme", "empty-theme",
+                                                     "earlier-url", "earlier-url"]
+
+
+def test_check_all_reports_every_invalid_issue_and_the_warnings_of_the_rest(tmp_path) -> None:
+    project = _three_issues(tmp_path)
+    project.write("briefs/2026-W06/industry.yaml", "items: 3\n")
+    project.write("briefs/2026-W08/industry.yaml", BRIEF.replace("    why: It matters.\n",
+                                                                 "    why: [It matters.]\n"))
+    project.write("briefs/not-an-issue/industry.yaml", BRIEF)
+    result = project.cli("check", "--all")
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.splitlines() == [
+        "briefs/not-an-issue: error: the issue has no date (add 'date: YYYY-MM-DD' to "
+        "issue.yaml, or name the folder YYYY-MM-DD or YYYY-Www)",
+        "briefs/2026-W06/industry.yaml:1:8: error: 'items' should be a list, not a number",
+        "briefs/2026-W08/industry.yaml:6:10: error: 'why' should be text, not a list",
+        "3 errors in 3 files"]
+    json_result = project.cli("check", "--all", "--format", "json")
+    assert json_result.code == 1
+    assert json.loads(json_result.out)["ok"] is False
+
+
+def test_check_all_takes_no_issue(project) -> None:
+    result = project.cli("check", "2026-W07", "--all")
+    assert result.code == 2
+    assert "give an issue or --all, not both" in result.err
+
+
+def test_build_all_lints_every_issue(tmp_path: Path) -> None:
+    project = _three_issues(tmp_path)
+    result = project.cli("build", "--all")
+    assert result.code == 0, result
+    assert result.out.splitlines()[-3:] == [
+        "1 warning: run 'briefing check 2026-W06'",
+        "1 warning: run 'briefing check 2026-W07'",
+        "2 warnings: run 'briefing check 2026-W08'"]

@@ -243,19 +243,23 @@ def test_three_panes_side_by_side_from_1200_px(project, preview_of, chromium) ->
 
 
 def test_idle_connections_are_capped_and_closed(project, preview_of) -> None:
-    from briefing.editorial.preview import IDLE_SECONDS, MAX_CONNECTIONS
+    """At the connection cap the least recently active idle connection makes room: the next
+    request is answered; idle connections are closed after IDLE_SECONDS."""
+    from briefing.editorial.preview_app import IDLE_SECONDS, connection_limit
     preview = preview_of(project)
     port = int(preview.url.rsplit(":", 1)[1].strip("/"))
     idle = [socket.create_connection(("127.0.0.1", port), timeout=30)
-            for _ in range(MAX_CONNECTIONS)]
+            for _ in range(connection_limit())]
     try:
-        time.sleep(0.5)  # every idle connection has its handler by now
+        time.sleep(0.5)  # every idle connection is accepted by now
         with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
-            extra.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            assert extra.recv(100).startswith(b"HTTP/1.1 503 ")
-        # The idle ones are closed by the server after IDLE_SECONDS; then it answers again.
-        for connection in idle:
+            extra.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port)
+            assert extra.recv(100).startswith(b"HTTP/1.1 200 ")
+        assert idle[0].recv(10) == b""  # the oldest made room
+        started = time.monotonic()
+        for connection in idle[1:]:  # the others: closed by the server once idle too long
             assert connection.recv(10) == b""
+        assert time.monotonic() - started < 2 * IDLE_SECONDS + 5
         assert preview.state()["ok"] is True
     finally:
         for connection in idle:
@@ -263,22 +267,60 @@ def test_idle_connections_are_capped_and_closed(project, preview_of) -> None:
     assert IDLE_SECONDS <= 10
 
 
-def test_at_the_file_descriptor_limit_it_keeps_answering(project) -> None:
-    """RLIMIT_NOFILE set low on the child: connections beyond it fail, the watcher and the
-    server do not; once they close, it answers and still follows edits."""
+def _preview_with_limit(project, files: int) -> tuple[subprocess.Popen, str]:
+    """`briefing preview` with RLIMIT_NOFILE at `files`, and its URL."""
     import resource
 
     def low_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, "-m", "briefing", "preview", "--port", "0"],
                                cwd=project.root, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, preexec_fn=low_limit)
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    assert ready
+    return process, process.stdout.readline().split()[2]
+
+
+def test_half_sent_requests_past_the_file_limit_do_not_keep_a_page_waiting(project) -> None:
+    """64 files, 80 connections each holding half a request: a whole request still gets its
+    answer (the oldest half-sent ones are closed to make room), and the preview goes on."""
+    process, url = _preview_with_limit(project, 64)
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    held = []
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        assert ready
-        url = process.stdout.readline().split()[2]
+        for _ in range(80):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+            connection.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never ends
+            held.append(connection)
+        time.sleep(0.5)
+        started = time.monotonic()
+        with urllib.request.urlopen(url + "state", timeout=10) as response:
+            assert json.loads(response.read())["ok"] is True
+        assert time.monotonic() - started < 5
+        project.write("briefs/2026-W07/industry.yaml",
+                      BRIEF.replace("First headline", "Written past the limit"))
+
+        def answered() -> bool:
+            with urllib.request.urlopen(url + "email.html", timeout=10) as response:
+                return "Written past the limit" in response.read().decode()
+        wait_until(answered, "the edit")
+        assert process.poll() is None
+    finally:
+        for connection in held:
+            connection.close()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert err == ""
+
+
+def test_at_the_file_descriptor_limit_it_keeps_answering(project) -> None:
+    """RLIMIT_NOFILE set low on the child: connections beyond it fail, the watcher and the
+    server do not; once they close, it answers and still follows edits."""
+    process, url = _preview_with_limit(project, 40)
+    try:
         port = int(url.rsplit(":", 1)[1].strip("/"))
         flood = []
         for _ in range(60):  # more than the child can hold

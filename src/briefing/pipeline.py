@@ -17,6 +17,8 @@ from .errors import BriefingError, Problem, Problems
 from .render.issue import Rendered, render_issue
 
 if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
+    from .editorial.check import CheckAll
+    from .editorial.history import History
     from .editorial.lint import LintResult
     from .publish.archive import ArchiveResult
 
@@ -43,6 +45,9 @@ class BuildAllResult:
 def frozen_by(project: Project, issue_id: str, state: str) -> str | None:
     """Where the record of an issue's deliveries is, if it has any: an issue that has gone
     out is frozen, its outputs are what readers got."""
+    legacy = project.out / issue_id / "sent.jsonl"  # store.LEGACY_LEDGER
+    if not legacy.exists() and not (project.root / state).is_file():
+        return None  # nothing to read: the store (and sqlite3) is not even imported
     from .subscribers.store import LEGACY_LEDGER, has_deliveries
     if (project.out / issue_id / LEGACY_LEDGER).exists():
         return f"out/{issue_id}/{LEGACY_LEDGER}"
@@ -91,10 +96,24 @@ def _draft_files(rendered: Rendered) -> dict[str, bytes]:
             {**rendered.files, "index.html": page.encode("utf-8")}.items()}
 
 
-def _lint_count(project: Project, issue: Issue) -> int:
-    """How many warnings `briefing check` shows, so an editor who only builds hears of them."""
+def _lint_count(project: Project, rendered: Rendered | Issue,
+                history: History | None = None) -> int:
+    """How many warnings `briefing check` shows, so an editor who only builds hears of them
+    (the email just rendered is linted, not rendered again; a sent issue's is rendered by lint)."""
     from .editorial.lint import lint_issue
-    return sum(1 for p in lint_issue(project, issue).problems if p.severity == "warning")
+    if isinstance(rendered, Issue):
+        problems = lint_issue(project, rendered, history).problems
+    else:
+        html = rendered.files["email.html"].decode("utf-8")
+        problems = lint_issue(project, rendered.issue, history, html).problems
+    return sum(1 for p in problems if p.severity == "warning")
+
+
+def _record(project: Project, written: list[Rendered]) -> None:
+    """What each message.eml was made from, so `send` knows it is current without a render."""
+    from .publish.stamp import record
+    for rendered in written:
+        record(project, rendered.issue.id, rendered.files["message.eml"])
 
 
 def _remove_stale_draft(project: Project, issue_id: str) -> None:
@@ -124,7 +143,8 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
         private_folder(root.parent, project.out)
         private_folder(root, project.out)  # drafts are private: .briefing/drafts/ is 0700 too
         paths = write_files(root, _draft_files(rendered), shown)
-        return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, issue))
+        _record(project, [rendered])
+        return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, rendered))
     from .files import confined_path
     from .publish.archive import finish, plan_site
     from .render.json import issue_data
@@ -134,10 +154,20 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     # One set: the issue's files and the site around them are written together or not at all.
     files = {f"{issue.id}/{name}": data for name, data in rendered.files.items()}
     paths = write_files(project.out, {**files, **site.files}, remove=site.remove)
+    _record(project, [rendered])
     _remove_stale_draft(project, issue.id)
     issue_paths = [p for p in paths if p.parent.name == issue.id]
-    archive = finish(project, site, [p for p in paths if p not in issue_paths])
-    return BuildResult(issue, issue_paths, sizes, archive, folder, _lint_count(project, issue))
+    archive = finish(project, site, [p for p in paths if p not in issue_paths], reuse=True)
+    return BuildResult(issue, issue_paths, sizes, archive, folder,
+                       _lint_count(project, rendered))
+
+
+def _lint_all(project: Project, rendered: list[Rendered]) -> dict[str, int]:
+    """Each issue's warning count, linted in date order against one History of the set."""
+    from .editorial.history import for_all
+    history, _ = for_all(project, [r.issue for r in rendered], as_built=False)
+    ordered = sorted(rendered, key=lambda r: (r.issue.date, r.issue.id))
+    return {r.issue.id: _lint_count(project, r, history) for r in ordered}
 
 
 def _sent_record(project: Project, issue: Issue, where: str) -> dict[str, bytes]:
@@ -171,16 +201,36 @@ def _build_sent(project: Project, issue: Issue, where: str) -> BuildResult:
 def check(project: Project, issue_id: str | None = None, strict: bool = False) -> LintResult:
     """`briefing check`: validate and lint (editorial/lint.py); a sent issue's briefs must
     still say what was sent, but for its corrections (docs/record.md)."""
-    from .editorial.lint import CheckFailed
-    from .editorial.lint import check as lint_check
-    from .publish.record import sent_issue_files
+    from .editorial.check import CheckFailed
+    from .editorial.check import check as lint_check
     result = lint_check(project, issue_id, strict)
     issue = result.issue
     if frozen_by(project, issue.id, issue.config.state):
+        from .publish.record import sent_issue_files
         try:
             sent_issue_files(project, issue)
         except BriefingError as exc:
             raise CheckFailed([*exc.problems, *result.problems], issue.id) from None
+    return result
+
+
+def check_all(project: Project, strict: bool = False) -> CheckAll:
+    """`briefing check --all`: every issue validated and linted (editorial/check.py), and each
+    sent one held to what was sent, but for its corrections, as `check ISSUE` holds it."""
+    from .editorial.check import CheckFailed
+    from .editorial.check import check_all as lint_all
+    result = lint_all(project, strict)
+    changed: list[Problem] = []
+    for linted in result.results:
+        issue = linted.issue
+        if frozen_by(project, issue.id, issue.config.state):
+            from .publish.record import sent_issue_files
+            try:
+                sent_issue_files(project, issue)
+            except BriefingError as exc:
+                changed.extend(exc.problems)
+    if changed:
+        raise CheckFailed([*changed, *result.all_problems()], None)
     return result
 
 
@@ -195,9 +245,8 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     Every issue is validated and rendered in memory first, collecting the problems of all of
     them; only when none has any is anything written: the drafts into .briefing/drafts/, then
     the published issues and the whole site in one write_files call, then the search index.
-    So an invalid issue never leaves half the set rebuilt. Lint is not run here: its
-    earlier-citation rule reads every earlier issue, which over all issues is quadratic (500
-    issues: minutes); `briefing check ISSUE` and `briefing build ISSUE` report warnings.
+    So an invalid issue never leaves half the set rebuilt. Then each issue is linted, in date
+    order with one History (every issue read once), for the warning count of its summary.
     """
     from .content.model import Config
     from .content.record import load_record
@@ -242,6 +291,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     frozen.sort()
     if problems:  # a broken briefing.yaml is reported by every issue: say it once
         raise BriefingError(list(dict.fromkeys(problems)))
+    warnings = _lint_all(project, rendered)
     drafts = [r for r in rendered if r.issue.draft]
     public = [r for r in rendered if not r.issue.draft]
     built: list[BuildResult] = []
@@ -251,10 +301,11 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         private_folder(root, project.out)  # drafts are private: .briefing/drafts/ is 0700 too
         files = {k: v for r in drafts for k, v in _draft_files(r).items()}
         paths = write_files(root, files, shown)
+        _record(project, drafts)
         built += [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],
                               {n: len(d) for n, d in r.files.items()}, None,
                               issue_folder_shown(r.issue.id, True) + "/",
-                              ) for r in drafts]
+                              warnings[r.issue.id]) for r in drafts]
     archive = None
     if public or built_issues(project)[0]:  # else: all drafts or frozen, nothing in out/
         from .publish.archive import finish, plan_site
@@ -265,16 +316,18 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         files = {f"{r.issue.id}/{name}": data for r in public for name, data in r.files.items()}
         files.update({f"{i}/{n}": d for i, (_, f) in corrected.items() for n, d in f.items()})
         paths = write_files(project.out, {**files, **site.files}, remove=site.remove)
+        _record(project, public)
         for r in public:
             _remove_stale_draft(project, r.issue.id)
         ours = {f"{r.issue.id}/{name}" for r in public for name in r.files}
         issue_paths = [p for p in paths if p.relative_to(project.out).as_posix() in ours]
         built += [BuildResult(r.issue, [p for p in issue_paths if p.parent.name == r.issue.id],
                               {n: len(d) for n, d in r.files.items()}, None,
-                              issue_folder_shown(r.issue.id, False) + "/") for r in public]
+                              issue_folder_shown(r.issue.id, False) + "/",
+                              warnings[r.issue.id]) for r in public]
         built += [BuildResult(issue, [p for p in paths if p.parent.name == i],
                               {n: len(d) for n, d in f.items()}, None, f"out/{i}/",
                               corrected=True) for i, (issue, f) in corrected.items()]
-        archive = finish(project, site, [p for p in paths if p not in issue_paths])
+        archive = finish(project, site, [p for p in paths if p not in issue_paths], reuse=True)
     built.sort(key=lambda b: b.issue.id)
     return BuildAllResult(built, frozen, archive, skipped)

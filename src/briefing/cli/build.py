@@ -109,17 +109,39 @@ class OutputFormat(StrEnum):
 
 @app.command()
 def check(issue: IssueArg = None,
+          all_issues: Annotated[bool, typer.Option(
+              "--all", help="Check every issue under briefs/: the problems of all of them, "
+                            "then a summary line per issue.")] = False,
           strict: Annotated[bool, typer.Option(
               "--strict", help="Treat warnings as errors (exit 1).")] = False,
           output: Annotated[OutputFormat, typer.Option(
               "--format", help="Output: text, or json for CI.")] = OutputFormat.text) -> None:
     """Validate config and briefs, then lint them: every problem at once, compiler style."""
-    from ..editorial.lint import report_json
-    from ..pipeline import check as run_check
+    from ..errors import BriefingError
 
     project = current_project()
+    if all_issues and issue is not None:
+        raise typer.BadParameter("give an issue or --all, not both", param_hint="'--all'")
+    if all_issues:
+        from ..editorial.check import report_all_json
+        from ..pipeline import check_all
+        if output is OutputFormat.json:
+            try:
+                everything = check_all(project)
+            except BriefingError as exc:
+                typer.echo(report_all_json(None, exc), nl=False)
+                raise typer.Exit(1) from None
+            typer.echo(report_all_json(everything, strict=strict), nl=False)
+            raise typer.Exit(1 if strict and everything.all_problems() else 0)
+        everything = check_all(project, strict=strict)
+        for problem in everything.all_problems():
+            typer.echo(problem.format(), err=True)
+        for result in everything.results:
+            typer.echo(f"ok: {result.summary()}")
+        return
+    from ..editorial.check import report_json
+    from ..pipeline import check as run_check
     if output is OutputFormat.json:
-        from ..errors import BriefingError
         try:
             result = run_check(project, issue)
         except BriefingError as exc:  # the errors, as JSON on stdout instead of lines

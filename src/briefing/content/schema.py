@@ -103,10 +103,14 @@ _ADDR = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
 
 
+_NAMED = re.compile(r'(?:"([^"\\]*)"|([^<>"@,;:\\]*?))\s*<([^<>\s]+)>')
+
+
 def parse_mailbox(value: str) -> Mailbox:
     """'Name <user@example.org>' or 'user@example.org'; anything else is refused, not guessed."""
     value = value.strip()
-    match = re.fullmatch(r'(?:"([^"\\]*)"|([^<>"@,;:\\]*?))\s*<([^<>\s]+)>', value)
+    # A bare address (most rows of an export) cannot match the named form: no regex for it.
+    match = _NAMED.fullmatch(value) if "<" in value else None
     if match:
         name, address = (match.group(1) or match.group(2) or "").strip(), match.group(3)
     elif "<" not in value and ">" not in value:
@@ -247,6 +251,7 @@ def check_events_source(value: str) -> str:
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 COLOUR = r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})"
+LANGUAGE = r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"  # a BCP 47 language tag, as <html lang> takes
 
 
 def _line(description: str, header: bool = False, max_length: int = 300) -> Text:
@@ -395,7 +400,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "name": Key(_line("Newsletter name", header=True, max_length=100), True),
     "tagline": Key(_line("One line under the name")),
     "language": Key(Text(description="Language tag for <html lang>, e.g. en",
-                         pattern=r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", max_length=35)),
+                         pattern=LANGUAGE, max_length=35)),
     "sender": Key(_mailbox("From address: Name <user@example.org>"), True),
     "recipients": Key(List(of=_mailbox("Recipient address, besides the subscriber list"))),
     "list_address": Key(_mailbox("The list's own address, used as To when there are "

@@ -23,7 +23,7 @@ from ..content.validate import Project, load_issue
 from ..editorial.saved import save_sources
 from ..errors import BriefingError, Problem, count
 from ..publish.issues import issue_folder, issue_folder_shown
-from ..render.issue import render_issue
+from ..publish.stamp import is_current
 from ..subscribers.identity import list_tokens
 from ..subscribers.store import Store, Subscriber, address_key
 from ..subscribers.sync import sync_before_send
@@ -300,9 +300,8 @@ def _ready_for(project: Project, issue: Issue, options: SendOptions) -> None:
             f"issue {issue.id} is a draft: a draft is never sent to the list",
             f"test it with --to you@example.org; to publish it, remove 'draft: true' and run "
             f"'briefing build {issue.id}'"))
-    from ..editorial.lint import lint_issue
-    left = [dataclasses.replace(p, severity="error")
-            for p in lint_issue(project, issue).problems if p.rule == "placeholder"]
+    from ..editorial.lint import placeholders
+    left = [dataclasses.replace(p, severity="error") for p in placeholders(project, issue)]
     if left:
         raise BriefingError(left + [Problem(
             f"briefs/{issue.id}", 0, 0, "placeholders are left in the issue: it is not sent "
@@ -339,7 +338,11 @@ def prepare(project: Project, issue_id: str | None, options: SendOptions,
         raise BriefingError(Problem(shown, 0, 0, f"issue {issue.id} has not been built",
                                     f"run 'briefing build {issue.id}' first"))
     data = path.read_bytes()
-    if render_issue(project, issue).files[MESSAGE] != data:
+    # The build's record proves the message current in a few file reads; without one (or when
+    # it differs) the issue is rendered again and compared, byte for byte.
+    from ..render.issue import render_issue
+    if not is_current(project, issue.id, data) and \
+            render_issue(project, issue).files[MESSAGE] != data:
         raise BriefingError(Problem(shown, 0, 0, "is out of date with the briefs (or was edited)",
                                     f"run 'briefing build {issue.id}' first"))
     digest = hashlib.sha256(data).hexdigest()

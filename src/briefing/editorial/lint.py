@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..content.markdown import plain_text
 from ..content.model import Issue, Item, Origin
 from ..content.references import inline_links
 from ..content.rules import RULES  # noqa: F401 - re-exported: lint.RULES
-from ..errors import BriefingError, Problem, count, count_line
-from .lintjson import report_json  # noqa: F401 - `check --format json`, kept apart for size
+from ..errors import Problem, count
+
+if TYPE_CHECKING:
+    from .history import History
 
 # Click identifiers added by ad and mail platforms: they tell the publisher where readers came
 # from and make the same article look like different URLs.
@@ -111,14 +116,62 @@ class _Use:
     item: Item | None
 
 
-class _Linter:
-    def __init__(self, project, issue: Issue) -> None:
+def module_rules() -> list[Callable[[Linter], None]]:
+    """Rules kept in modules of their own, run after the rules below: each is called with the
+    Linter and reports through its warn() (or adds to its problems). Imported here, when a lint
+    runs, never at start-up; a new rule adds one entry (and its id to content/rules.py)."""
+    from .filelint import recipients, twin_briefs, unread_files
+    return [unread_files, twin_briefs, recipients, _threads, _sources]
+
+
+def _threads(linter: Linter) -> None:
+    """Story threads with no item in the last lint.thread_quiet_issues issues (docs/record.md)."""
+    if not linter.issue.config.threads:
+        return  # no threads declared: nothing to read
+    from .thread_rule import quiet_threads
+    linter.problems += [p for p in quiet_threads(linter.project, linter.issue)
+                        if p.rule not in linter.settings.disable]
+
+
+def _sources(linter: Linter) -> None:
+    """Dates `add` guessed, and quotations against the saved copies (editorial/sourcelint.py)."""
+    from .sourcelint import source_warnings
+    linter.problems.extend(source_warnings(linter.project, linter.issue, linter.settings.disable))
+
+
+def recurring_matcher(entries: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a URL is one of lint.recurring_urls: a set lookup for the exact ones, and one
+    lookup per distinct prefix length for those ending in '*' (not a scan of every entry for
+    every URL, which grows with both)."""
+    exact = {e for e in entries if not e.endswith("*")}
+    prefixes = {e[:-1] for e in entries if e.endswith("*")}
+    lengths = sorted({len(p) for p in prefixes})
+    return lambda url: url in exact or any(url[:n] in prefixes for n in lengths)
+
+
+class Linter:
+    """One issue's lint: the rules below, each reporting through warn(). `history` holds the
+    other issues (editorial/history.py); `html` the email already rendered by a build."""
+
+    def __init__(self, project, issue: Issue, history: History | None = None,
+                 html: str | None = None) -> None:
         self.project = project
         self.issue = issue
         self.settings = issue.config.lint
         self.files = _Files(project.root)
         self.problems: list[Problem] = []
+        self._history = history
+        self.html = html
         self.email_bytes = 0
+        self._ends: dict[int, list[tuple[int, int]]] = {}
+        self._keys: dict[str, tuple[int, int]] = {}
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            from .history import for_issue
+            self._history = for_issue(self.project, self.issue)
+        return self._history
 
     def warn(self, where: Origin, rule: str, message: str, hint: str = "") -> None:
         if rule not in self.settings.disable:
@@ -129,15 +182,18 @@ class _Linter:
     def _field_end(self, item: Item, name: str) -> tuple[int, int] | None:
         """The start of the next value after a field, to bound a search inside the field."""
         here = item.mark(name)
-        later = sorted((line, col) for _, line, col in item.marks
-                       if (line, col) > (here.line, here.col) and line > here.line)
-        return later[0] if later else None
+        starts = self._ends.get(id(item))
+        if starts is None:  # sorted once per item, not once per link in it
+            starts = self._ends[id(item)] = sorted((line, col) for _, line, col in item.marks)
+        index = bisect.bisect_right(starts, (here.line, 1 << 30))
+        return starts[index] if index < len(starts) else None
 
     def locate(self, item: Item | None, name: str, needle: str) -> Origin:
         """The exact place of `needle` inside a field of an item (or issue.yaml for None)."""
         if item is None:
             path = self.project.show(self.project.briefs / self.issue.id / "issue.yaml")
-            key = self.files.find(path, f"{name}:") or (1, 1)  # top-level keys start a line
+            key = self._keys.get(name) or self._keys.setdefault(
+                name, self.files.find(path, f"{name}:") or (1, 1))  # a top-level key's line
             found = self.files.find(path, needle, key)
             return Origin(path, *found) if found else Origin(path, 0, 0)
         base = item.mark(name)
@@ -168,16 +224,10 @@ class _Linter:
             self.url_shape(use)
         self.placeholders()
         self.empty_themes()
-        self.unread_files()
-        self.twin_briefs()
-        self.recipients()
         self.publishers()
         self.email()
-        from .thread_rule import quiet_threads  # story threads (docs/record.md)
-        self.problems += [p for p in quiet_threads(self.project, self.issue)
-                          if p.rule not in self.settings.disable]
-        from .sourcelint import source_warnings  # guessed dates, quotations (saved copies)
-        self.problems.extend(source_warnings(self.project, self.issue, self.settings.disable))
+        for rule in module_rules():
+            rule(self)
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
 
     def email(self) -> None:
@@ -186,7 +236,10 @@ class _Linter:
         from ..render.colours import brand_warnings
         from ..render.html import render_html, size_warning
 
-        self.email_bytes = len(render_html(self.issue, self.project.root / "templates").encode())
+        html = self.html
+        if html is None:
+            html = render_html(self.issue, self.project.root / "templates")
+        self.email_bytes = len(html.encode("utf-8"))
         size = size_warning(self.issue.id, self.email_bytes)
         for problem in [*brand_warnings(self.issue.config, self.project.root),
                         *([size] if size else [])]:
@@ -215,17 +268,11 @@ class _Linter:
             last = issue.date + dt.timedelta(days=6)
         first = issue.date - dt.timedelta(days=self.settings.window_days)
         why = f"{self.settings.window_days:g} days before {issue.date}"
-        previous = self.previous_date()
+        previous = self.history.previous_date(self.issue)
         # After a break (W07, then W10) news since the previous issue is still news.
         if previous is not None and previous < first:
             first, why = previous, f"since the previous issue, {previous}"
         return first, last, why
-
-    def previous_date(self) -> dt.date | None:
-        from ..content.validate import issue_date, issue_ids
-        dates = [d for d in (issue_date(self.project, i) for i in issue_ids(self.project)
-                             if i != self.issue.id) if d is not None and d < self.issue.date]
-        return max(dates, default=None)
 
     def dates(self) -> None:
         first, last, why = self.window()
@@ -251,11 +298,13 @@ class _Linter:
                               "this source is listed twice in the same item")
                 seen.add(source.url)
         citing: dict[str, list[_Use]] = {}
+        counted: set[tuple[str, int]] = set()  # (URL, item) pairs already in `citing`
         for use in uses:
             if use.item is None:
                 continue  # the editor's note pointing at a story is not a duplicate
             firsts = citing.setdefault(use.url, [])
-            if not any(u.item is use.item for u in firsts):
+            if (use.url, id(use.item)) not in counted:
+                counted.add((use.url, id(use.item)))
                 firsts.append(use)
         for firsts in citing.values():
             if len(firsts) < 2:
@@ -270,15 +319,14 @@ class _Linter:
 
     def earlier(self, uses: list[_Use]) -> None:
         """Once per URL: cited by an issue dated before this one (the first such issue)."""
-        from ..publish.issues import earlier_citations
-        left_out: list[Problem] = []
-        cited = earlier_citations(self.project, self.issue.id, left_out)
+        cited = self.history.earlier(self.issue)
         # A built issue whose issue.json could not be read is said, not silently missing from
         # the check; a draft that does not validate has its own errors in its own check.
-        self.problems.extend(p for p in left_out if p.path.startswith("out/"))
+        self.problems.extend(p for p in self.history.problems if p.path.startswith("out/"))
+        recurring = recurring_matcher(self.settings.recurring_urls)
         reported: set[str] = set()
         for use in uses:
-            if self.settings.recurring(use.url):
+            if use.url not in cited or recurring(use.url):
                 continue
             if use.url in cited and use.url not in reported:
                 reported.add(use.url)
@@ -338,48 +386,6 @@ class _Linter:
                           f"theme '{theme.id}' has no items in {self.issue.id}",
                           f"add a brief with 'briefing new {theme.id} --issue {self.issue.id}'")
 
-    def unread_files(self) -> None:
-        from ..content.validate import unread_files
-        for path in unread_files(self.project, self.issue.id):
-            kind = "folder" if path.is_dir() else "file"
-            self.warn(Origin(self.project.show(path), 0, 0), "unread-file",
-                      f"this {kind} is not read: only *.yaml and *.yml files in "
-                      f"briefs/{self.issue.id}/ are briefs",
-                      "rename it to .yaml if it is a brief")
-
-    def twin_briefs(self) -> None:
-        """ethics.yaml next to ethics.yml (or Ethics.YAML): both are read, so a copy saved
-        under the other extension doubles every item."""
-        from ..content.validate import brief_files
-        by_stem: dict[str, list[Path]] = {}
-        for path in brief_files(self.project, self.issue.id):
-            by_stem.setdefault(path.stem.casefold(), []).append(path)
-        for paths in by_stem.values():
-            for later in paths[1:]:
-                self.warn(Origin(self.project.show(later), 0, 0), "duplicate-brief",
-                          f"{paths[0].name} and {later.name} are both read as briefs, so "
-                          "their items appear twice if one is a copy of the other",
-                          "keep one of them, or rename one to say what it adds")
-
-    def recipients(self) -> None:
-        """The same address twice in recipients: mail goes once per address, so the second
-        is not another reader (the send plan merges them)."""
-        config_path = self.project.show(self.project.config_path)
-        lines = [line.casefold() for line in self.files.lines(config_path)]
-        seen: dict[str, str] = {}
-        for mailbox in self.issue.config.recipients:
-            key = mailbox.address.casefold()
-            if key not in seen:
-                seen[key] = str(mailbox)
-                continue
-            found = [n for n, line in enumerate(lines, 1) if key in line]
-            line = found[1] if len(found) > 1 else 0
-            col = (lines[line - 1].find("-") + 3) if line else 0
-            self.warn(Origin(config_path, line, col), "duplicate-recipient",
-                      f"recipient {mailbox} is the same address as {seen[key]} (line "
-                      f"{found[0] if found else '?'}); it gets one copy",
-                      "remove one of them")
-
     def publishers(self) -> None:
         """Citations per publisher (each item counts a source once), against the share limit."""
         counts: dict[str, int] = {}
@@ -431,53 +437,26 @@ def _field_name(name: str) -> str:
 def url_places(project, issue: Issue) -> dict[str, Origin]:
     """Each URL of the issue and the first place it is written (for link-check messages)."""
     places: dict[str, Origin] = {}
-    for use in _Linter(project, issue).uses():
+    for use in Linter(project, issue).uses():
         places.setdefault(use.url, use.where)
     return places
 
 
-def lint_issue(project, issue: Issue) -> LintResult:
-    """Every editorial warning of a validated issue, sorted by place."""
+def placeholders(project, issue: Issue) -> list[Problem]:
+    """The [placeholder] warnings alone (send refuses an issue that has any)."""
+    linter = Linter(project, issue)
+    linter.placeholders()
+    return sorted(set(linter.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
+
+
+def lint_issue(project, issue: Issue, history: History | None = None,
+               html: str | None = None) -> LintResult:
+    """Every editorial warning of a validated issue, sorted by place. Without a `history`,
+    the other issues are read for this one; `html` is the email if a build has rendered it."""
     words = reading_words(issue)
     minutes = max(1, math.ceil(words / issue.config.lint.words_per_minute))
-    return LintResult(issue, tuple((linter := _Linter(project, issue)).run()), words, minutes,
-                      linter.email_bytes)
+    linter = Linter(project, issue, history, html)
+    problems = linter.run()
+    return LintResult(issue, tuple(problems), words, minutes, linter.email_bytes)
 
 
-class CheckFailed(BriefingError):
-    """`check` found errors: every problem, then a count line, even for a single error (CI
-    logs under --strict look for the count). `issue` names the issue checked, when known."""
-
-    def __init__(self, problems: list[Problem], issue: str | None) -> None:
-        self.issue = issue
-        super().__init__(problems)
-
-    def report(self) -> str:
-        errors = [p for p in self.problems if p.severity == "error"]
-        return "\n".join([*(p.format() for p in self.problems), count_line(errors)])
-
-
-def check(project, issue_id: str | None = None, strict: bool = False) -> LintResult:
-    """Validate (raising on errors), then lint; with `strict`, warnings are raised as errors.
-
-    Without an issue, the latest is checked, and every folder under briefs/ that would never
-    be built (not an issue id, or no date it can have) is an error too: otherwise the newest
-    issue might be the one silently skipped."""
-    from dataclasses import replace
-
-    from ..content.validate import invalid_issue_folders, latest_issue, load_issue
-    folders = invalid_issue_folders(project) if issue_id is None else []
-    try:
-        chosen = issue_id or latest_issue(project)
-    except BriefingError:
-        chosen = None
-    try:
-        result = lint_issue(project, load_issue(project, issue_id))
-    except BriefingError as exc:  # whatever stopped it, check ends with the count
-        raise CheckFailed(list(dict.fromkeys([*exc.problems, *folders])), chosen) from None
-    warnings = list(result.problems)
-    if strict:
-        warnings = [replace(p, severity="error") for p in warnings]
-    if folders or (strict and warnings):
-        raise CheckFailed([*folders, *warnings], result.issue.id)
-    return result

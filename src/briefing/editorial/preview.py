@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import re
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from ..errors import BriefingError, Problem
+from ..errors import BriefingError
 
-POLL_SECONDS = 0.3     # only when the OS's file notifications are unavailable (fallback)
-KEEPALIVE_SECONDS = 15  # an SSE comment now and then, so proxies and browsers keep the stream
-# watchfiles groups the events of one save (editors write, rename and chmod in a burst): it waits
-# STEP_MS after the last event, at most DEBOUNCE_MS in all, then the rebuild starts.
-STEP_MS, DEBOUNCE_MS = 8, 60
-# Connections: each has a thread; an idle one is closed after IDLE_SECONDS, and past
-# MAX_CONNECTIONS (or MAX_STREAMS event streams) a new one gets 503 at once, so no client can
-# hold the server's threads or file descriptors.
-IDLE_SECONDS = 10
-MAX_CONNECTIONS = 64
-MAX_STREAMS = 16
+# What a build reads, at the top of the project: saves there (and only there) rebuild.
+WATCHED = ("briefing.yaml", "briefs", "templates")
 LINT_DELAY_SECONDS = 0.25
 
 
@@ -72,8 +60,6 @@ class Previewer:
         self.lock = threading.Lock()  # one rebuild at a time (file events and issue picks)
         self.stopping = threading.Event()
         self.build = Build(0, issue_id, "", EMPTY_EMAIL, b"", None)
-        self.snapshot: dict[str, tuple[int, int]] = {}
-        self.watching = ""  # how changes are seen: "notifications" or "polling"
 
     def pin(self) -> None:
         """Settle the issue at start: the named one, else the latest by date right now."""
@@ -91,32 +77,6 @@ class Previewer:
         self.rebuild()
         return True
 
-    def files(self) -> dict[str, tuple[int, int]]:
-        """(mtime, size) of every file a build reads (only for the polling fallback)."""
-        root = self.project.root
-        found: dict[str, tuple[int, int]] = {}
-        candidates = [root / "briefing.yaml"]
-        for folder in (root / "briefs", root / "templates"):
-            if folder.is_dir():
-                candidates.extend(folder.rglob("*"))
-        for path in candidates:
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            if path.is_file():
-                found[str(path)] = (stat.st_mtime_ns, stat.st_size)
-        return found
-
-    def poll(self) -> bool:
-        """Rebuild if anything changed since the last look; True when it did."""
-        current = self.files()
-        if current == self.snapshot:
-            return False
-        self.snapshot = current
-        self.rebuild()
-        return True
-
     def _publish(self, new: Build) -> None:
         with self.changed:
             self.build = new
@@ -124,7 +84,7 @@ class Previewer:
 
     def rebuild(self) -> Build:
         """Render the email and digest in memory and publish them at once; then lint and publish
-        the warnings (lint renders the email again, so it comes second and never delays it)."""
+        the warnings (they come second, so they never delay the panes)."""
         with self.lock:
             return self._rebuild()
 
@@ -153,20 +113,21 @@ class Previewer:
                     old.content + 1, old.warnings if old.issue_id == issue.id else "", issues,
                     issue.draft)
         self._publish(new)
-        # Lint a moment later, in its own thread: it renders the email again, and run at once it
-        # would hold the interpreter while the browser fetches the new panes (about 40 ms).
-        timer = threading.Timer(LINT_DELAY_SECONDS, self._lint, (issue, new.content))
+        # Lint a moment later, in its own thread: run at once it would hold the interpreter
+        # while the browser fetches the new panes.
+        timer = threading.Timer(LINT_DELAY_SECONDS, self._lint, (issue, new.content, email))
         timer.daemon = True
         timer.start()
         return new
 
-    def _lint(self, issue, content: int) -> None:
+    def _lint(self, issue, content: int, email: bytes) -> None:
         """The warnings of the build with this content, unless a newer one replaced it."""
         if self.build.content != content or self.stopping.is_set():
             return
         try:
             from ..editorial.lint import lint_issue
-            warnings = "\n".join(p.format() for p in lint_issue(self.project, issue).problems)
+            found = lint_issue(self.project, issue, html=email.decode("utf-8")).problems
+            warnings = "\n".join(p.format() for p in found)
         except Exception as exc:  # noqa: BLE001 - lint trouble must not stop the preview
             warnings = f"lint failed: {type(exc).__name__}: {exc}"
         with self.changed:
@@ -186,221 +147,57 @@ class Previewer:
         with self.changed:
             self.changed.notify_all()
 
-    def watch_paths(self) -> list[Path]:
-        """What a build reads: briefing.yaml, briefs/ and templates/ (not .venv, out/, .git)."""
-        root = self.project.root
-        found = [p for p in (root / "briefing.yaml", root / "briefs", root / "templates")
-                 if p.exists()]
-        return found or [root]
-
-    def start_watching(self) -> None:
-        """Ask the OS for notifications (inotify, FSEvents, ...) on what a build reads, before
-        the first build, so no save between that build and the first wait goes unseen. If they
-        cannot be had (no inotify watches or file descriptors left), fall back to comparing file
-        times every 0.3 s, and say so."""
-        self.notify = None
-        try:
-            from watchfiles._rust_notify import RustNotify  # the API watchfiles.watch() uses
-            self.notify = RustNotify([str(p) for p in self.watch_paths()], False, False, 300,
-                                     True, True)
-            self.watching = "notifications"
-        except Exception as exc:  # noqa: BLE001 - e.g. EMFILE/ENOSPC from inotify
-            self.watching = f"polling ({type(exc).__name__}: {exc})"
-            self.snapshot = self.files()
-
-    def watch(self, on_rebuild: Callable[[Build], None] | None) -> None:
-        """Rebuild on every save until stopped: no polling, so an idle preview uses no CPU
-        beyond watchfiles' wake-up every STEP_MS to look at the events its thread collected."""
-        notify = self.notify
-        try:
-            while notify is not None and not self.stopping.is_set():
-                try:
-                    changes = notify.watch(DEBOUNCE_MS, STEP_MS, 0, self.stopping)
-                except Exception as exc:  # noqa: BLE001 - the watcher failed: poll instead
-                    self.watching = f"polling ({type(exc).__name__}: {exc})"
-                    self.snapshot = self.files()
-                    break
-                if changes == "signal":
-                    raise KeyboardInterrupt
-                if changes in ("stop", "timeout"):
-                    continue
-                build = self.rebuild()
-                if on_rebuild:
-                    on_rebuild(build)
-            else:
-                if notify is not None:
-                    return
-        finally:
-            if notify is not None:
-                with contextlib.suppress(Exception):
-                    notify.close()
-        while not self.stopping.wait(POLL_SECONDS):
-            if self.poll() and on_rebuild:
-                on_rebuild(self.build)
-
-
-def _handler(previewer: Previewer, allowed_hosts: set[str], slots: threading.BoundedSemaphore,
-             streams: threading.BoundedSemaphore):
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "briefing-preview"
-        timeout = IDLE_SECONDS  # socket timeout: an idle or slow client is let go
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:  # the terminal shows rebuilds, not every request
-            pass
-
-        def handle(self) -> None:
-            if not slots.acquire(blocking=False):
-                self.close_connection = True
-                with contextlib.suppress(OSError):  # over the cap: answer and hang up at once
-                    self.connection.sendall(b"HTTP/1.1 503 Service Unavailable\r\n"
-                                            b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            try:
-                super().handle()
-            except OSError:  # a timed-out or reset connection
-                pass
-            finally:
-                slots.release()
-
-        def allowed(self) -> bool:
-            # Only the names the page was opened with: a page on another site that rebinds
-            # its DNS name to 127.0.0.1 must not read the draft.
-            if self.headers.get("Host", "") not in allowed_hosts:
-                self.send(403, "text/plain; charset=utf-8", b"forbidden host\n")
-                return False
-            return True
-
-        def do_GET(self) -> None:
-            if not self.allowed():
-                return
-            path = self.path.split("?", 1)[0]
-            build = previewer.build
-            if path == "/":
-                self.send(200, "text/html; charset=utf-8", page(build).encode("utf-8"))
-            elif path == "/email.html":
-                self.send(200, "text/html; charset=utf-8", build.email)
-            elif path == "/digest.txt":
-                self.send(200, "text/plain; charset=utf-8", build.digest)
-            elif path == "/state":
-                self.send(200, "application/json", json.dumps(build.state()).encode("utf-8"))
-            elif path == "/events":
-                self.events(build)
-            else:
-                self.send(404, "text/plain; charset=utf-8", b"not found\n")
-
-        def do_POST(self) -> None:
-            """POST /select with the issue id as the body. The custom header is required so a
-            page on another site cannot send it (a cross-site request with one needs a CORS
-            preflight, which this server never grants)."""
-            if not self.allowed():
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(min(length, 200)).decode("utf-8", "replace")
-            if self.path != "/select" or self.headers.get("X-Briefing") != "select":
-                return self.send(404, "text/plain; charset=utf-8", b"not found\n")
-            if not previewer.select(body.strip()):
-                return self.send(400, "text/plain; charset=utf-8", b"no such issue\n")
-            self.send(200, "application/json",
-                      json.dumps(previewer.build.state()).encode("utf-8"))
-
-        def send(self, code: int, kind: str, body: bytes) -> None:
-            try:
-                self.send_response(code)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:  # the browser went away mid-answer
-                pass
-
-        def events(self, build: Build) -> None:
-            """Server-Sent Events: the build version now, then each time it changes."""
-            if not streams.acquire(blocking=False):
-                return self.send(503, "text/plain; charset=utf-8", b"too many event streams\n")
-            self.close_connection = True
-            try:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(f"retry: 1000\ndata: {build.version}\n\n".encode())
-                self.wfile.flush()
-                version = build.version
-                while not previewer.stopping.is_set():
-                    build = previewer.wait_for_change(version, KEEPALIVE_SECONDS)
-                    if previewer.stopping.is_set():
-                        break
-                    if build.version == version:
-                        self.wfile.write(b": keepalive\n\n")
-                    else:
-                        version = build.version
-                        self.wfile.write(f"data: {version}\n\n".encode())
-                    self.wfile.flush()
-            except OSError:  # the tab was closed or reloaded
-                pass
-            finally:
-                streams.release()
-
-    return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # open event streams must not keep the process alive
-    request_queue_size = 64
-
-    def handle_error(self, request, client_address) -> None:
-        """A failed connection (reset, timed out, no thread or descriptor left) is that client's
-        problem: drop it quietly and keep serving the others."""
-
-    def process_request(self, request, client_address) -> None:
-        try:
-            super().process_request(request, client_address)
-        except (RuntimeError, OSError):  # no thread could be started (out of resources)
-            self.shutdown_request(request)
-
 
 def serve(project, issue_id: str | None = None, port: int = 8000,
           on_ready: Callable[[str, Build], None] | None = None,
           on_rebuild: Callable[[Build], None] | None = None) -> None:
-    """Serve until Ctrl-C (or SIGTERM), then stop cleanly and return."""
+    """Serve until Ctrl-C (or SIGTERM), then stop cleanly and return.
+
+    waitress answers in the main thread; a second thread sleeps on the file notifications and
+    rebuilds on each save. Neither wakes while nothing happens (but for waitress's look at
+    idle connections every IDLE_SECONDS)."""
+    from .preview_app import application, make_server
+    from .watch import Watch
+
     previewer = Previewer(project, issue_id)
-    previewer.start_watching()
+    watch = Watch(project.root, WATCHED)  # before the first build: no save goes unseen
     previewer.rebuild()
+    hosts: set[str] = set()
+    server = make_server(application(previewer, hosts, page), port)
+    bound = server.effective_port
+    hosts.update({f"127.0.0.1:{bound}", f"localhost:{bound}"})
+
+    def rebuild_on_save() -> None:
+        for _ in watch:
+            build = previewer.rebuild()
+            if on_rebuild and not previewer.stopping.is_set():
+                on_rebuild(build)
+
+    def interrupt(signum, frame) -> None:
+        previewer.stop()  # event streams end now, so waitress's threads finish at once
+        watch.stop()
+        raise KeyboardInterrupt
+
+    watcher = threading.Thread(target=rebuild_on_save, daemon=True, name="preview-watch")
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server = _Server(("127.0.0.1", port), None)  # type: ignore[arg-type]
-    except OSError as exc:
-        raise BriefingError(Problem(
-            "preview", 0, 0, f"cannot listen on 127.0.0.1:{port}: {exc.strerror}",
-            hint="choose another port with --port, or --port 0 for a free one")) from None
-    bound = server.server_address[1]
-    server.RequestHandlerClass = _handler(
-        previewer, {f"127.0.0.1:{bound}", f"localhost:{bound}"},
-        threading.BoundedSemaphore(MAX_CONNECTIONS), threading.BoundedSemaphore(MAX_STREAMS))
-    thread = threading.Thread(target=server.serve_forever, args=(0.5,), daemon=True,
-                              name="preview-http")
-    thread.start()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+        watcher.start()
         if on_ready:
             on_ready(f"http://127.0.0.1:{bound}/", previewer.build)
-        if previewer.watching != "notifications":
-            print(f"preview: warning: file notifications unavailable, {previewer.watching}",
+        if watch.how.startswith("polling"):
+            print(f"preview: warning: file notifications unavailable, {watch.how}",
                   file=sys.stderr, flush=True)
-        previewer.watch(on_rebuild)
+        server.run()  # until Ctrl-C: waitress stops its threads and returns
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         previewer.stop()
-        server.shutdown()
-        server.server_close()
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+        watch.stop()
+        watcher.join(5)
+        with contextlib.suppress(Exception):
+            server.close()
 
 
 PAGE = """<!doctype html>

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..content.markdown import plain_text
 from ..content.model import Issue, Item, Origin
 from ..content.references import inline_links
 from ..errors import Problem
-from .briefedit import GUESSED
-from .quotes import Match, Words, find, quotations
 
-_GUESS = re.compile(r"\s#\s*" + re.escape(GUESSED.removeprefix("#").strip()))
+if TYPE_CHECKING:
+    from .quotes import Match, Words
+
+# `check` and `build` lint every issue: the quotation matcher, the saved copies (and the fetch
+# client they import: http.client, ssl) are imported only for an issue that has a quotation.
+OPENING = "“„«「『\""  # what every quotation quotes.QUOTATION finds starts with
 SHOWN = 80  # characters of a quotation or passage in a message
 
 
@@ -35,6 +40,13 @@ class _Lines:
         return self.files[path]
 
 
+@lru_cache(maxsize=1)
+def _guessed() -> re.Pattern[str]:
+    """The comment `add` writes after a date it guessed (briefedit.GUESSED)."""
+    from .briefedit import GUESSED
+    return re.compile(r"\s#\s*" + re.escape(GUESSED.removeprefix("#").strip()))
+
+
 def guessed_dates(issue: Issue, lines: _Lines) -> list[Problem]:
     """[date-guessed]: a source date still followed by the '# guessed:' comment `add` wrote."""
     out = []
@@ -44,7 +56,8 @@ def guessed_dates(issue: Issue, lines: _Lines) -> list[Problem]:
             text = lines(where.path)
             if source.date is None or not 0 < where.line <= len(text):
                 continue
-            if _GUESS.search(text[where.line - 1][where.col - 1:]):
+            after = text[where.line - 1][where.col - 1:]
+            if "guessed" in after and _guessed().search(after):
                 out.append(Problem(where.path, where.line, where.col,
                                    f"source date {source.date} was guessed by 'briefing add'",
                                    "check it against the page, then delete the '# guessed' "
@@ -64,8 +77,11 @@ def _quotes(item: Item, lines: _Lines) -> list[_Quote]:
     summary_urls = tuple(dict.fromkeys([*(s.url for s in item.sources),
                                         *(link.url for link in inline_links(item.summary))]))
     base = item.mark("summary")
-    for quote in quotations(plain_text(item.summary)):
-        found.append(_Quote(quote, _place(lines, base, quote), summary_urls))
+    text = plain_text(item.summary)
+    if any(mark in text for mark in OPENING):
+        from .quotes import quotations
+        for quote in quotations(text):
+            found.append(_Quote(quote, _place(lines, base, quote), summary_urls))
     for index, source in enumerate(item.sources):
         if source.quote:
             found.append(_Quote(source.quote, item.mark(f"sources[{index}].quote"),
@@ -87,11 +103,16 @@ def _place(lines: _Lines, base: Origin, quote: str) -> Origin:
 
 def quote_problems(project, issue: Issue, lines: _Lines) -> list[Problem]:
     """[quote-not-found], [quote-near-match], [quote-unchecked] for every quotation."""
-    from .saved import copy_text, latest
     wanted = [q for item in issue.items for q in _quotes(item, lines)]
     if not wanted:
         return []
-    saved = {u: c for u in {u for q in wanted for u in q.urls} if (c := latest(project, u))}
+    from .quotes import Words, find
+    saved: dict = {}
+    # No copy saved yet (saved.PRIVATE/saved.SOURCES): each quotation is unchecked, and the
+    # saving code (with the fetch client's http.client and ssl) need not be imported.
+    if (project.root / ".briefing" / "sources").is_dir():
+        from .saved import latest
+        saved = {u: c for u in {u for q in wanted for u in q.urls} if (c := latest(project, u))}
     texts: dict[str, Words] = {}
     out = []
     for quote in wanted:
@@ -99,6 +120,7 @@ def quote_problems(project, issue: Issue, lines: _Lines) -> list[Problem]:
         results: list[tuple[Match, str]] = []
         for url in have:
             if url not in texts:
+                from .saved import copy_text
                 texts[url] = Words.of(copy_text(project, saved[url]))
             results.append((find(quote.text, texts[url]), url))
         shown = f"“{_short(quote.text)}”"

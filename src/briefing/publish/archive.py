@@ -132,11 +132,19 @@ def refresh(project: Project) -> ArchiveResult:
     return finish(project, site, paths)
 
 
-def finish(project: Project, site: Site, paths: list[Path]) -> ArchiveResult:
-    """After the site's files are written: the search index, and what to tell the editor."""
+def finish(project: Project, site: Site, paths: list[Path], reuse: bool = False) -> ArchiveResult:
+    """After the site's files are written: the search index (kept when made from the same
+    pages and `reuse`), and what to tell the editor."""
+    from dataclasses import replace
+
     from .issues import drafts
     from .pagefind import update_search_index
-    search = update_search_index(project, [e.id for e in site.entries])
+    # The pages are on disk now and Pagefind reads them there: their bytes and each issue's
+    # data are let go first, so briefing does not hold them while Pagefind runs (10,000
+    # issues: several hundred MB beside Pagefind's own).
+    site.files.clear()
+    site.entries[:] = [replace(e, data={}) for e in site.entries]
+    search = update_search_index(project, [e.id for e in site.entries], reuse)
     unbuilt = unbuilt_issues(project, {e.id for e in site.entries})
     return ArchiveResult(site.entries, paths, site.warnings, unbuilt, drafts(project, unbuilt),
                          search)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +219,8 @@ def read_issue_json(path: Path, shown: str, issue_id: str) -> dict:
         message = str(exc).split(";")[0].split(":")[0]
         raise BriefingError(Problem(shown, 0, 0, f"not valid JSON: {message}",
                                     hint=_rebuild_hint(issue_id))) from None
-    problem = _text_problem(data)
+    # A lone surrogate can only come from a \\udXXX escape: a file without one needs no walk.
+    problem = _text_problem(data) if _SURROGATE_ESCAPE.search(raw) else None
     if problem:
         raise BriefingError(Problem(shown, 0, 0, problem, hint=_rebuild_hint(issue_id)))
     return check_issue_data(data, shown, issue_id)
@@ -228,17 +230,21 @@ MAX_ISSUE_JSON = 50_000_000  # a 500-item issue at every documented maximum is a
 MAX_JSON_DEPTH = 16  # issue.json is 7 levels deep
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_STRING = re.compile(rb'"(?:[^"\\]+|\\.)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
 def _nesting(raw: bytes) -> int:
-    """How deep [ and { nest, outside strings: a linear scan, so no input can exhaust the stack."""
-    import re
+    """How deep [ and { nest, outside strings: a linear scan, so no input can exhaust the stack.
+    Strings (with their escapes) are removed whole and everything but brackets dropped, both in
+    C; only the brackets are counted here (a few hundred in an issue.json)."""
     depth = deepest = 0
-    # Strings (with their escapes) are skipped whole; only brackets outside them count.
-    for token in re.finditer(rb'"(?:[^"\\]+|\\.)*"|[\[{]|[\]}]', raw):
-        first = token.group()[:1]
-        if first in (b"[", b"{"):
+    for bracket in _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        if bracket in b"[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif first in (b"]", b"}"):
+        else:
             depth -= 1
     return deepest
 
@@ -324,10 +330,30 @@ def load_entries(project: Project, strict: bool = True,
                 raise
             warnings.append(damaged_warning(exc, b.id))
             continue
+        language = _language_warning(data, b.id)
+        if language is not None:
+            warnings.append(language)
         entries.append(entry(data, b.files))
     entries.extend(entry(data, files) for data, files in fresh.values())
     entries.sort(key=lambda e: (e.date, e.id), reverse=True)
     return entries, warnings
+
+
+def _language_warning(data: dict, issue_id: str) -> Problem | None:
+    """A language that is no language tag (an issue.json edited by hand, or tampered with)
+    is dropped, with a warning: it becomes <html lang> of the page, which Pagefind indexes
+    (a long or quoted one makes it panic: no index at all), and the feeds' language."""
+    import re
+
+    from ..content.schema import LANGUAGE
+    language = data["newsletter"]["language"]
+    if not language or (len(language) <= 35 and re.fullmatch(LANGUAGE, language)):
+        return None
+    data["newsletter"]["language"] = ""
+    return Problem(f"out/{issue_id}/{ISSUE_JSON}", 0, 0,
+                   f"'newsletter.language' is {language[:40]!r}, not a language tag (such as "
+                   "en or zh-Hans); left out of the page, the feeds and the search index",
+                   severity="warning", hint=_rebuild_hint(issue_id))
 
 
 def base_url(entries: list[Entry]) -> str:

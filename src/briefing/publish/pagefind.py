@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from ..errors import BriefingError, Problem
 from .issues import PAGE, PRIVATE_DIR, SEARCH_DIR
 
 TIMEOUT = 300  # seconds; indexing the 2 sample issues takes about 0.1 s, 500 issues about 3 s
+STAMP = "search-index.sha256"  # in .briefing/: the digest of the pages the index was made from
+ENTRY = "pagefind-entry.json"  # the file every complete Pagefind bundle has
 HINT = "the issue pages and the archive were written; run 'briefing archive' to try again"
 
 
@@ -23,26 +26,58 @@ def executable() -> str:
     chosen = os.environ.get("BRIEFING_PAGEFIND")
     if chosen:
         return chosen
+    # Found, not imported: the package's get_executable() imports logging and platform, start-up
+    # every build would pay for one path.
+    from importlib.util import find_spec
+    spec = find_spec("pagefind_bin_extended")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "pagefind_extended"
+        if binary.is_file():
+            return str(binary)
+    raise BriefingError(Problem(f"out/{SEARCH_DIR}", 0, 0, "cannot build the search index: "
+                                "the pagefind[extended] package is not installed",
+                                hint="pip install 'pagefind[extended]'"))
+
+
+def _pages_digest(project: Project, ids: list[str], binary: str) -> str | None:
+    """What the index is made from: the indexer and every page's bytes, in order (None when
+    a page cannot be read: then the index is rebuilt, and Pagefind says what is wrong)."""
+    import hashlib
+    digest = hashlib.sha256()
     try:
-        from pagefind_bin_extended import get_executable  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - a dependency of briefing
-        raise BriefingError(Problem(f"out/{SEARCH_DIR}", 0, 0, "cannot build the search index: "
-                                    "the pagefind[extended] package is not installed",
-                                    hint="pip install 'pagefind[extended]'")) from None
-    return str(get_executable())
+        info = os.stat(binary)
+        digest.update(f"{binary}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        for issue_id in ids:
+            digest.update(f"{issue_id}\0".encode())
+            digest.update((project.out / issue_id / PAGE).read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
-def update_search_index(project: Project, ids: list[str]) -> str:
+def update_search_index(project: Project, ids: list[str], reuse: bool = False) -> str:
     """Index out/<ISSUE>/index.html of the listed (published) issues into out/pagefind/.
 
     Pagefind writes into a private folder under .briefing/; the bundle then goes into out/
     through write_files like every other output, and files of the previous bundle that the
     new one no longer has are removed after it is in place. Only the pages' <main
-    data-pagefind-body> is indexed, never drafts (they are not in out/).
+    data-pagefind-body> is indexed, never drafts (they are not in out/). With `reuse` (a
+    build), an index made from the very same pages is kept as it is: the digest of what it was
+    made from is in .briefing/ (`briefing archive` always indexes again).
     """
-    from ..files import private_folder, write_files
+    from ..files import private_folder, write_files, write_private
 
     private = project.root / PRIVATE_DIR
+    binary = executable()
+    digest = _pages_digest(project, ids, binary)
+    stamp = private / STAMP
+    if reuse and digest is not None and (project.out / SEARCH_DIR / ENTRY).is_file():
+        try:
+            if stamp.read_text(encoding="ascii") == digest:
+                return f"search index of {len(ids)} page{'s' if len(ids) != 1 else ''} " \
+                       "(unchanged)"
+        except (OSError, UnicodeDecodeError):
+            pass
     problem = f"out/{SEARCH_DIR}"
     try:
         private_folder(private, project.out)
@@ -55,7 +90,7 @@ def update_search_index(project: Project, ids: list[str]) -> str:
         bundle = work / SEARCH_DIR
         # Only the listed issues' pages: a stray folder in out/ is not part of the site.
         pattern = "{" + ",".join(ids) + "}/" + PAGE if len(ids) > 1 else f"{ids[0]}/{PAGE}"
-        command = [executable(), "--site", str(project.out), "--glob", pattern,
+        command = [binary, "--site", str(project.out), "--glob", pattern,
                    "--output-path", str(bundle), "--silent"]
         try:
             run = subprocess.run(command, cwd=work, capture_output=True, timeout=TIMEOUT,
@@ -64,7 +99,7 @@ def update_search_index(project: Project, ids: list[str]) -> str:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise BriefingError(Problem(problem, 0, 0, f"cannot build the search index: "
                                         f"{reason}", hint=HINT)) from None
-        if run.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
+        if run.returncode != 0 or not (bundle / ENTRY).is_file():
             said = (run.stdout + run.stderr).decode("utf-8", "replace").strip().splitlines()
             raise BriefingError(Problem(problem, 0, 0, "cannot build the search index: Pagefind "
                                         f"exited with {run.returncode}"
@@ -83,5 +118,8 @@ def update_search_index(project: Project, ids: list[str]) -> str:
         raise BriefingError(Problem(first.path, first.line, first.col,
                                     f"{first.message}; the search index was not updated",
                                     hint=HINT)) from None
+    if digest is not None:  # the next build with the same pages keeps this index
+        with contextlib.suppress(BriefingError):
+            write_private(stamp, digest.encode("ascii"), f"{PRIVATE_DIR}/{STAMP}", project.out)
     size = sum(len(d) for d in files.values())
     return f"search index of {len(ids)} page{'s' if len(ids) != 1 else ''} ({size / 1024:.0f} KB)"

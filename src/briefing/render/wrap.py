@@ -5,18 +5,41 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from wcwidth import wcswidth, wcwidth
-
 # Kinsoku: never start a line with closing punctuation, never end one with opening punctuation.
 _NO_START = set("，。、；：！？）」』》〉】〕”’・ー…‥%,.;:!?)]}")
 _NO_END = set("（「『《〈【〔“‘([{")
 _SPACES = re.compile(r"[ \t\n\r]+")
 
 
+# Blocks whose characters wcwidth counts as the Unicode database says (checked over every code
+# point against wcwidth 0.9.4): Latin to Georgian, dashes and quotes, currency narrow (1); CJK
+# punctuation, kana, ideographs, Hangul syllables and fullwidth forms wide (2). Text made only
+# of these is measured without importing wcwidth, whose tables cost start-up time.
+_NARROW = ((0x20, 0x10FF), (0x2010, 0x2027), (0x2030, 0x205E), (0x20A0, 0x20C0))
+_WIDE = ((0x3000, 0x303E), (0x3041, 0x3096), (0x309B, 0x30FF), (0x3400, 0x4DBF),
+         (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0xFF01, 0xFF60), (0xFFE0, 0xFFE6))
+# Marks, format and control characters, and unassigned ones: wcwidth's tables decide.
+_ZERO_OR_UNKNOWN = frozenset(("Mn", "Me", "Mc", "Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp"))
+
+
+def _block_width(char: str) -> int:
+    """1 or 2 for a character of the blocks above, 0 for any other (wcwidth decides)."""
+    if unicodedata.category(char) in _ZERO_OR_UNKNOWN:
+        return 0
+    point = ord(char)
+    if any(low <= point <= high for low, high in _NARROW):
+        return 1
+    return 2 if any(low <= point <= high for low, high in _WIDE) else 0
+
+
 def width(text: str) -> int:
     """Display columns of a string (control characters never reach here; count them as 0)."""
     if text.isascii() and text.isprintable():
         return len(text)
+    widths = [_block_width(char) for char in text]
+    if all(widths):
+        return sum(widths)
+    from wcwidth import wcswidth, wcwidth
     w = wcswidth(text)
     if w >= 0:
         return w

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..content.schema import parse_mailbox
 from ..errors import BriefingError, Problem, count
@@ -47,8 +48,7 @@ def restored(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # a tuple: a million of them are made by an import of that size
     line: int
     address: str
     name: str
@@ -228,17 +228,19 @@ def read_csv(path: Path, shown: str, email_column: str | None = None,
         layout = matches[0]
     rows: list[Row] = []
     problems: list[Problem] = []
+    width = len(columns)
     try:
         for values in reader:
             line = reader.line_num
-            if not any(v.strip() for v in values):
+            if not "".join(values).strip():
                 continue  # a blank line
-            if len(values) > len(columns):
-                problems.append(Problem(shown, line, 0, f"has {len(values)} fields but the "
-                                        f"header names {len(columns)}"))
-                continue
-            record = dict(zip(columns, values + [""] * (len(columns) - len(values)),
-                              strict=True))
+            if len(values) != width:
+                if len(values) > width:
+                    problems.append(Problem(shown, line, 0, f"has {len(values)} fields but "
+                                            f"the header names {width}"))
+                    continue
+                values += [""] * (width - len(values))
+            record = dict(zip(columns, values, strict=True))
             if layout is OWN:  # undo what our export did against formulas
                 record = {k: restored(v) for k, v in record.items()}
             value = record.get(layout.email, "").strip()

@@ -179,14 +179,16 @@ def import_file(project: Project, path: Path, email_column: str | None,
     source = f"import:{layout}:{path.name}"
     stamp = now()
     seen: dict[str, str] = {}
+    keys = [address_key(row.address) for row in rows]
+    known = store.get_many(keys)  # one query per 500 rows
+    new: list[tuple[str, str, str, str, str, str, str, str]] = []
     with store.transaction():
-        for row in rows:
-            key = address_key(row.address)
+        for row, key in zip(rows, keys, strict=True):
             if key in seen:  # the same reader twice in one file: the first row counts
                 result.unchanged.append(row.address)
                 continue
             seen[key] = row.address
-            existing = store.get(row.address)
+            existing = known.get(key)
             # Our own export carries its reasons and sources as they were; another's says what
             # the reader's status is there, and why if it says.
             own = layout == "briefing"
@@ -196,8 +198,8 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 if row.status != "active" else "")
             changed = row.changed_at or stamp
             if existing is None:
-                store.insert(row.address, row.name, row.status, row.source or source, reason,
-                             row.added_at or stamp, changed)
+                new.append((row.address, key, row.name, row.status, row.source or source,
+                            row.added_at or stamp, changed, reason))
                 (result.added if row.status == "active" else result.suppressed).append(
                     row.address)
             elif existing.suppressed and row.status == "active":
@@ -216,6 +218,7 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 result.updated.append(row.address)
             else:
                 result.unchanged.append(row.address)
+        store.insert_many(new)  # in file order, as one statement
     return result
 
 
