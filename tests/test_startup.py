@@ -31,7 +31,7 @@ OURS_COMMAND = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli
 CONTENT = {"briefing.content", "briefing.content.dates", "briefing.content.load",
            "briefing.content.markdown", "briefing.content.model", "briefing.content.references",
            "briefing.content.rules", "briefing.content.schema", "briefing.content.spec",
-           "briefing.content.validate", "briefing.errors",
+           "briefing.content.validate", "briefing.content.project", "briefing.errors",
            "briefing.content.corrections", "briefing.content.record"}  # corrections, threads
 # Lint: its rules, and the source rules (quotations: the matcher only for an issue that quotes,
 # the saved copies and their fetch client only when some are saved).

@@ -12,7 +12,6 @@ from typing import Any, NamedTuple
 import yaml
 
 from ..errors import BriefingError, Problem
-from .mistakes import HIDDEN, explain_syntax_error
 
 # Caps checked before or while parsing, so hostile input costs little (see README, Security).
 MAX_FILE_BYTES = 1_000_000
@@ -302,6 +301,7 @@ def _parse(text: str, display: str, loader: type, found: list[Problem] | None = 
         error = BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}"))
         if m is not None and "maximum nesting depth" in (exc.problem or ""):
             raise _ParserDepthError(m.index, error) from None
+        from .mistakes import HIDDEN, explain_syntax_error  # only a file that fails needs it
         explained = explain_syntax_error(text, exc, keys)
         if explained is None:
             raise BriefingError(Problem(display, line, col, f"YAML syntax error: {problem}; "
