@@ -30,6 +30,7 @@ from ..subscribers.tokens import Tokens, load_key
 from .ledger import Ledger
 from .lock import SendLock
 from .personal import CopyMaker
+from .preflight import for_send
 from .sendmail import sendmail_transport
 from .smtp import SmtpTransport, smtp_transport
 from .transport import MAX_ATTEMPTS, Transport
@@ -87,6 +88,7 @@ class Plan:
     delivered: int = 0  # readers the ledger has an accepted copy for
     notes: list[str] = field(default_factory=list)  # what opening the store did
     lock: SendLock | None = None  # held by a real send, from before the ledger is read
+    warnings: list[str] = field(default_factory=list)  # the preflight's (deliver/preflight.py)
 
     @property
     def envelope_sender(self) -> str:
@@ -381,13 +383,18 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     todo = [r for r in selected if options.force or (
         address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
     copies = CopyMaker(data, issue.config.unsubscribe, digest, shown)
+    checked = for_send(project, issue, data, store, [r.address for r in todo],
+                       list_send=not options.to, for_real=lock is not None)
+    if checked.keys is not None:
+        from .dkim import MessageSigner  # dkimpy and cryptography: only when signing
+        copies.signer = MessageSigner(checked.keys, copies.body).header
     tokens = Tokens(load_key(project.root), list_label(issue.config))
     plan = Plan(issue=issue, options=options, data=data, sha256=digest, transport=transport,
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
                 unconfirmed=[] if options.force else unsure, delivered=len(delivered),
-                notes=list(store.notes) + synced, lock=lock)
+                notes=list(store.notes) + synced, lock=lock, warnings=checked.warnings)
     if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
         plan.copy_for(todo[0].address)
     return plan
