@@ -11,7 +11,8 @@ from .common import IssueArg, app, current_project
 
 dkim_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                        rich_markup_mode=None, no_args_is_help=True,
-                       help="DKIM keys: every copy briefing sends is signed with one.")
+                       help="DKIM keys: with a dkim: key in briefing.yaml, send signs every "
+                            "copy with it.")
 app.add_typer(dkim_app, name="dkim")
 
 

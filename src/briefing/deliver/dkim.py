@@ -46,6 +46,8 @@ SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to
 REQUIRED_SIGNED = ("from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe",
                    "list-unsubscribe-post", "mime-version", "content-type")
 _POLICY = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+_H_TAG = b" : ".join(SIGNED_HEADERS)  # spaces around ':' let dkimpy fold the list (RFC 6376)
+_H_LIST = list(SIGNED_HEADERS)
 _FIELD = b"DKIM-Signature"
 _PLACEHOLDER = TOKEN_PLACEHOLDER.encode("ascii")
 
@@ -229,14 +231,14 @@ class MessageSigner:
         """dkimpy's DomainSigner.gen_header, with the signature made by `sign(sha256 digest)`."""
         fields = [(b"v", b"1"), (b"a", algorithm), (b"c", b"relaxed/relaxed"),
                   (b"d", self._domain), (b"s", selector), (b"t", stamp),
-                  (b"h", b" : ".join(SIGNED_HEADERS)), (b"bh", body_hash),
+                  (b"h", _H_TAG), (b"bh", body_hash),
                   # A long placeholder puts b= on a line of its own, so folding again with the
                   # real value changes no whitespace before it (as dkimpy does).
                   (b"b", b"0" * 60)]
         value = dkim.fold(b"; ".join(b"=".join(x) for x in fields), namelen=len(_FIELD))
         value = dkim.RE_BTAG.sub(b"\\1", value)
         hasher = hashlib.sha256()
-        dkim.hash_headers(hasher, _POLICY, canonical, list(SIGNED_HEADERS),
+        dkim.hash_headers(hasher, _POLICY, canonical, _H_LIST,
                           (_FIELD, b" " + value), None)
         fields[-1] = (b"b", base64.b64encode(sign(hasher.digest())))
         value = dkim.fold(b"; ".join(b"=".join(x) for x in fields) + b"\r\n",
