@@ -189,7 +189,7 @@ def test_bad_lint_config(factory) -> None:
         "(did you mean 'placeholder'?)",
         "briefing.yaml:19:3: error: unknown key 'max' (known keys: headline_max_chars, "
         "summary_max_words, window_days, publisher_share, words_per_minute, recurring_urls, "
-        "disable)",
+        "thread_quiet_issues, disable)",
         "3 errors in 1 file",
     ]
 
@@ -276,15 +276,17 @@ def test_sample_issues() -> None:
     sample is at a reserved name and keeps init's postal line, on purpose."""
     w07 = run_cli(REPO, "check", "2026-W07")
     assert w07.code == 0, w07
+    # quote-unchecked: the sample keeps no saved copies (its sources are real pages, and
+    # copies of them are not ours to publish in a repository).
     assert [line.rsplit(" [", 1)[1] for line in w07.err.splitlines()] == [
-        "reserved-name]", "init-placeholder]", "duplicate-url]", "duplicate-url]",
-        "duplicate-url]", "duplicate-url]", "insecure-url]", "insecure-url]", "duplicate-url]",
-        "insecure-url]"]
+        "reserved-name]", "init-placeholder]", "duplicate-url]", "duplicate-url]", "duplicate-url]",
+        "duplicate-url]", "quote-unchecked]", "insecure-url]", "insecure-url]", "quote-unchecked]",
+        "duplicate-url]", "insecure-url]"]
     w10 = run_cli(REPO, "check", "2026-W10")
     assert w10.code == 0, w10
     assert [line.rsplit(" [", 1)[1] for line in w10.err.splitlines()] == [
-        "reserved-name]", "init-placeholder]", "duplicate-url]", "duplicate-url]",
-        "publisher-share]"]
+        "reserved-name]", "init-placeholder]", "quote-unchecked]", "duplicate-url]",
+        "duplicate-url]", "publisher-share]", "quote-unchecked]"]
 
 
 def test_brand_contrast_and_email_size_are_lint_warnings(factory) -> None:

@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data" / "csv"
-TODAY = dt.datetime.now(dt.UTC).date().isoformat()
+def today() -> str:
+    """Read when asserting, not at import: a run that crosses midnight UTC stays right."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
+KNOWN = ("briefing: 'address', 'status', 'added_at' and 'status_changed_at' (its own export); "
+         "Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; Substack: "
+         "'email' with 'active_subscription'; Buttondown: 'email' or 'email_address' with "
+         "'creation_date' or 'subscriber_type'; listmonk: 'email', 'name' and 'attributes'")
 
 
 def rows(project) -> dict[str, tuple[str, str, str, str]]:
@@ -52,14 +58,14 @@ def test_add_remove_list_and_the_store_is_private(project) -> None:
                            "never mailed\n")
     back = project.cli("subscribers", "add", "ana@example.net")
     assert (back.code, back.err) == (1, (
-        f".briefing/state.sqlite3: error: Ana@Example.net is unsubscribed on {TODAY} (removed "
+        f".briefing/state.sqlite3: error: Ana@Example.net is unsubscribed on {today()} (removed "
         "by the editor); not added back (only if they asked to come back: add --resubscribe)\n"))
 
     listed = project.cli("subscribers", "list")
     assert listed.out.splitlines() == [
-        f"unsubscribed Ana@Example.net (Ana Lima)  since {TODAY}  removed by the editor",
-        f"active       bo@example.net (Bo)  since {TODAY}",
-        f"unsubscribed cy@example.net  since {TODAY}  removed by the editor",
+        f"unsubscribed Ana@Example.net (Ana Lima)  since {today()}  removed by the editor",
+        f"active       bo@example.net (Bo)  since {today()}",
+        f"unsubscribed cy@example.net  since {today()}  removed by the editor",
     ]
     assert listed.err == ("3 addresses in .briefing/state.sqlite3: 1 active, 2 unsubscribed, "
                           "0 bounced, 0 complained\n")
@@ -68,7 +74,7 @@ def test_add_remove_list_and_the_store_is_private(project) -> None:
     assert [(r["address"], r["name"], r["status"], r["source"]) for r in data] == [
         ("bo@example.net", "Bo", "active", "cli")]
     resubscribed = project.cli("subscribers", "add", "ana@example.net", "--resubscribe")
-    assert resubscribed.out == (f"resubscribed Ana@Example.net (was unsubscribed on {TODAY} "
+    assert resubscribed.out == (f"resubscribed Ana@Example.net (was unsubscribed on {today()} "
                                 "(removed by the editor))\n")
     as_csv = project.cli("subscribers", "list", "--format", "csv", "--status", "unsubscribed")
     assert list(csv.reader(io.StringIO(as_csv.out)))[0] == [
@@ -95,7 +101,8 @@ def test_bad_address_and_bad_status_are_usage_or_one_line_errors(project) -> Non
         "bo@example.net": ("Bo", "active", "import:Mailchimp:mailchimp-subscribed.csv", "")}),
     ("mailchimp-unsubscribed.csv", "Mailchimp", "0 added, 0 updated, 0 unchanged, 1 suppressed", {
         "cy@example.net": ("Cy", "unsubscribed", "import:Mailchimp:mailchimp-unsubscribed.csv",
-                           "in the Mailchimp export as unsubscribed")}),
+                           "in the Mailchimp export as unsubscribed: I no longer want to "
+                           "receive these emails")}),
     ("mailchimp-cleaned.csv", "Mailchimp", "0 added, 0 updated, 0 unchanged, 1 suppressed", {
         "dead@example.net": ("", "bounced", "import:Mailchimp:mailchimp-cleaned.csv",
                              "in the Mailchimp export as bounced")}),
@@ -129,9 +136,7 @@ def test_any_csv_with_its_columns_named(project) -> None:
     assert (unknown.code, unknown.err) == (1, (
         "any-layout.csv:1:1: error: is not a layout briefing knows; its columns: 'Full name', "
         "'E-mail', 'Joined' (name the columns with --email-column (and --name-column); known "
-        "layouts: Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; "
-        "Substack: 'email' with 'active_subscription'; Buttondown: 'email_address' with "
-        "'creation_date' or 'subscriber_type'; listmonk: 'email', 'name' and 'attributes')\n"))
+        f"layouts: {KNOWN})\n"))
     result = project.cli("subscribers", "import", "any-layout.csv", "--email-column", "E-mail",
                          "--name-column", "Full name")
     assert result.out == ("imported any-layout.csv (CSV): 2 added, 0 updated, 0 unchanged, "
@@ -158,9 +163,7 @@ def test_a_bad_row_imports_nothing(project) -> None:
     ("unknown-layout.csv",
      "unknown-layout.csv:1:1: error: is not a layout briefing knows; its columns: 'Name', "
      "'Mail', 'Joined' (name the columns with --email-column (and --name-column); known "
-     "layouts: Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; "
-     "Substack: 'email' with 'active_subscription'; Buttondown: 'email_address' with "
-     "'creation_date' or 'subscriber_type'; listmonk: 'email', 'name' and 'attributes')"),
+     f"layouts: {KNOWN})"),
     ("substack-ragged.csv",
      "substack-ragged.csv:2:1: error: has 4 fields but the header names 2"),
     ("substack-latin1.csv",
@@ -234,3 +237,16 @@ def test_a_store_that_is_not_a_regular_file_is_refused(project) -> None:
     result = project.cli("subscribers", "list")
     assert (result.code, result.err) == (1, ".briefing/state.sqlite3: error: is not a regular "
                                             "file\n")
+
+
+def test_a_private_folder_that_leads_into_out_is_refused(project) -> None:
+    """`.briefing` as a link into out/ would publish the store and the key with the site."""
+    (project.root / "out" / "private").mkdir(parents=True)
+    (project.root / ".briefing").symlink_to("out/private")
+    for args in (("subscribers", "add", "ana@example.net"), ("subscribers", "list")):
+        result = project.cli(*args)
+        assert (result.code, result.err) == (1, (
+            ".briefing: error: leads into out/, which is published as is; private state (the "
+            "subscriber store, the token key) must not go there (make .briefing a real folder "
+            "outside out/)\n"))
+    assert list((project.root / "out" / "private").iterdir()) == []

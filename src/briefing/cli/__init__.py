@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from . import build, deliverability, editorial, send, subscribers  # noqa: F401  (register commands)
+from . import build, deliverability, editorial, intake, send, subscribers  # noqa: F401  (they register their commands)
 from .common import app
 
 __all__ = ["app", "main"]

@@ -119,18 +119,34 @@ def subscribers_serve(
         events: Annotated[str | None, typer.Option(
             "--events", metavar="PATH",
             help="Where to record the clicks (default: sync.events in briefing.yaml if it is a "
-                 "file, else .briefing/events.jsonl).")] = None) -> None:
+                 "file, else .briefing/events.jsonl).")] = None,
+        key: Annotated[str | None, typer.Option(
+            "--key", metavar="PATH",
+            help="The endpoint key, which checks tokens (default: .briefing/endpoint.key, "
+                 "written by send in the editor's project).")] = None) -> None:
     """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
 
     It records tokens and times only; 'briefing subscribers sync' applies them."""
-    from ..subscribers.endpoint import serve_project
+    from ..subscribers.serve import serve_project
 
     def ready(lines: list[str]) -> None:
         for line in lines:
             typer.echo(line)
 
-    serve_project(current_project(), host, port, events, ready)
+    serve_project(current_project(), host, port, events, key, ready)
     typer.echo("endpoint stopped")
+
+
+@subscribers_app.command("new-key")
+def subscribers_new_key() -> None:
+    """Make a new token key, only when the old one is lost for good.
+
+    The unsubscribe links in every copy sent before stop working; back the new key up with the
+    store."""
+    from ..subscribers.manage import new_key
+
+    for line in new_key(current_project()):
+        typer.echo(line)
 
 
 @subscribers_app.command("sync")

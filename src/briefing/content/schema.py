@@ -13,11 +13,13 @@ from .model import (
     DkimSettings,
     LintSettings,
     Mailbox,
+    SavedSources,
     SmtpSettings,
     Source,
     Stat,
     SyncSources,
     Theme,
+    Thread,
     Unsubscribe,
 )
 from .spec import Custom, Date, Flag, Key, List, Number, Object, Text, WordOr
@@ -126,8 +128,12 @@ def parse_mailbox(value: str) -> Mailbox:
 
 
 # A List-Unsubscribe header line must fit RFC 5322's 998 octets literally: a longer URL would be
-# folded into an RFC 2047 encoded word, which mail clients then ignore.
+# folded into an RFC 2047 encoded word, which mail clients then ignore. The line as sent is
+# "List-Unsubscribe: <URL>, <MAILTO>" with every {token} filled in (each grows by 17 characters):
+# 18 + 2 + 600 + 4 + 350 = 974 octets at most.
 MAX_HEADER_URL = 900
+MAX_UNSUBSCRIBE_URL = 600   # with its tokens filled in
+MAX_UNSUBSCRIBE_MAILTO = 350
 
 
 # A token is 24 characters of base64url; the header must still fit with it filled in.
@@ -156,7 +162,33 @@ def check_mailto(value: str) -> str:
         raise ValueError("must be ASCII: it goes into a mail header as it is|"
                          "percent-encode other characters")
     parse_mailbox(value[len("mailto:"):].replace("{token}", _TOKEN_SAMPLE).split("?", 1)[0])
+    _fits(value, MAX_UNSUBSCRIBE_MAILTO)
     return value
+
+
+def _fits(value: str, limit: int) -> None:
+    filled = len(value.replace("{token}", _TOKEN_SAMPLE))
+    if filled > limit:
+        raise ValueError(f"is {filled:,} characters with its tokens filled in; at most {limit}, "
+                         "so that the List-Unsubscribe line fits RFC 5322's 998 octets|"
+                         "shorten it")
+
+
+def check_bounce_address(value: str) -> Mailbox:
+    """The envelope sender; `{token}` once in its local part makes it each reader's own
+    (VERP), so a bounce proves whose copy it was."""
+    mailbox = parse_mailbox(value)
+    other = _other_placeholders(mailbox.address)
+    if other:
+        raise ValueError(f"has '{other[0]}', which briefing does not fill in|the only "
+                         "placeholder is {token}, e.g. bounces+{token}@example.org")
+    if mailbox.address.count("{token}") > 1:
+        raise ValueError("may hold {token} once|e.g. bounces+{token}@example.org")
+    filled = len(mailbox.address.replace("{token}", _TOKEN_SAMPLE))
+    if filled > 254:
+        raise ValueError(f"is {filled} characters with its token filled in; an address holds "
+                         "at most 254 (RFC 5321)|shorten it")
+    return mailbox
 
 
 def check_unsubscribe_url(value: str) -> str:
@@ -175,6 +207,7 @@ def check_unsubscribe_url(value: str) -> str:
                          "percent-encode other characters (or use the punycode host)")
     filled = value.replace("{token}", _TOKEN_SAMPLE)
     check_url(filled)
+    _fits(value, MAX_UNSUBSCRIBE_URL)
     if urlsplit(filled).scheme.lower() != "https":
         raise ValueError("must be an https URL (RFC 8058 one-click unsubscribe)|"
                          "write the https:// address")
@@ -263,6 +296,14 @@ THEME = Object(name="a theme", model=Theme, keys={
     "description": Key(_line("One line under the heading")),
 })
 
+# Story threads (docs/record.md): declared once here, named by items with `thread: ID`.
+THREAD = Object(name="a thread", model=Thread, keys={
+    "id": Key(Text(description="Short id items use, e.g. seedance-hollywood; also the folder of "
+                               "its page, out/threads/<id>/", pattern=SLUG,
+                   pattern_hint="lowercase letters, digits and '-'", max_length=40), True),
+    "title": Key(_line("The story's title, shown on its page and next to its items"), True),
+})
+
 BRAND = Object(name="brand", description="Colours, font and logo of the email", model=Brand,
                keys={
     "accent": Key(_colour("Accent colour (links, labels) on the light background")),
@@ -331,6 +372,9 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
         convert=check_recurring, max_length=MAX_URL),
         description="Links that recur on purpose (a 'write to us' page): never reported "
                     "as [earlier-url]")),
+    "thread_quiet_issues": Key(Number(description="Warn when a declared thread has had no item "
+                                                  "in this many issues (default 4)", minimum=1,
+                                      maximum=1000)),
     "disable": Key(List(of=Custom(description="A rule id to turn off", convert=check_rule,
                                   max_length=40, examples=_lint_rules()),
                         description="Rule ids to turn off, e.g. [publisher-share]")),
@@ -372,6 +416,16 @@ DKIM = WordOr(
                                               "<selector>-ed25519._domainkey.<domain>",
                                   convert=check_key_path, max_length=1000)),
     }))
+SAVED_SOURCES = Object(name="saved_sources", model=SavedSources,
+                       description="Private copies of every cited page, in .briefing/sources/ "
+                                   "(WARC files; never published)", keys={
+    "on_send": Key(Flag(description="true (the default): a send to the list first saves a copy "
+                                    "of every cited page; false: only 'briefing sources ISSUE "
+                                    "--save' saves them")),
+    "max_page_bytes": Key(Number(description="A page longer than this is saved cut at this "
+                                             "size, and said (default 5000000)",
+                                 minimum=10_000, maximum=100_000_000)),
+})
 
 UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={
     # header=True: an encoded word in a header URL decodes to anything (CVE-2024-6923).
@@ -394,8 +448,10 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "list_address": Key(_mailbox("The list's own address, used as To when there are "
                                  "several recipients")),
     "reply_to": Key(_mailbox("Reply-To address")),
-    "bounce_address": Key(_mailbox("Envelope sender (Return-Path) of every copy: where "
-                                   "bounces go; default: the sender")),
+    "bounce_address": Key(Custom(description="Envelope sender (Return-Path) of every copy: "
+                                             "where bounces go; {token} in it makes it each "
+                                             "reader's own (VERP); default: the sender",
+                                 convert=check_bounce_address, header=True, max_length=320)),
     "unsubscribe": Key(UNSUBSCRIBE, True),
     "archive_url": Key(_url("Web archive of past issues")),
     "feed_limit": Key(Number(description="How many of the newest issues feed.xml and feed.json "
@@ -411,6 +467,9 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                         max_length=500)),
     "sync": Key(SYNC),
     "dkim": Key(DKIM),
+    "threads": Key(List(of=THREAD, max_items=1000,
+                        description="Story threads followed across issues (docs/record.md)")),
+    "saved_sources": Key(SAVED_SOURCES),
 })
 
 ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={
@@ -429,7 +488,24 @@ SOURCE = Object(name="a source", model=Source, keys={
     "title": Key(_line("The article's title"), True),
     "publisher": Key(_line("Who published it"), True),
     "date": Key(Date(description="Publication date (YYYY-MM-DD)")),
+    "quote": Key(Text(description="Words quoted from the article, exactly as it has them: "
+                                  "'briefing check' looks for them in the saved copy",
+                      multiline=True, max_length=2000)),
 })
+
+# A correction of a sent issue's item (docs/record.md): the one change a sent issue accepts.
+CORRECTION = Object(name="a correction", keys={
+    "date": Key(Date(description="When the correction was made (YYYY-MM-DD)"), True),
+    "item": Key(_line("The headline of the corrected item, exactly as it was sent",
+                      max_length=200), True),
+    "text": Key(Text(description="What was wrong and what is right, in a sentence or two; "
+                                 "inline Markdown allowed", multiline=True, max_length=2000),
+                True),
+    "source": Key(SOURCE, False, None),
+})
+ISSUE.keys["corrections"] = Key(List(of=CORRECTION, max_items=100,
+                                     description="Dated corrections of this issue's items, once "
+                                                 "it has been sent (docs/record.md)"), False, ())
 
 STAT = Object(name="a stat", model=Stat, keys={
     "label": Key(_line("What the number is", max_length=60), True),
@@ -446,6 +522,9 @@ ITEM = Object(name="an item", keys={
     "tags": Key(List(of=Text(pattern=SLUG, max_length=40,
                              pattern_hint="lowercase letters, digits and '-'")), False, ()),
     "stat": Key(List(of=STAT, min_items=1, max_items=12), False, ()),
+    "thread": Key(Text(description="The id of a story thread declared in briefing.yaml "
+                                   "`threads:`", pattern=SLUG, max_length=40,
+                       pattern_hint="lowercase letters, digits and '-'"), False, ""),
 })
 
 BRIEF = Object(title="brief", description="One theme's items for one issue", keys={
