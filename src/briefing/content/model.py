@@ -135,6 +135,9 @@ class DkimSettings:
     def ed25519_selector(self) -> str:
         """A selector holds one key, so the Ed25519 key has its own, named after the RSA one."""
         return f"{self.selector}-ed25519"
+
+
+@dataclass(frozen=True)
 class SavedSources:
     """Private copies of every cited page, in .briefing/sources/ (briefing.yaml
     `saved_sources:`): `briefing sources ISSUE --save`, and a list send unless `on_send: false`."""
