@@ -26,6 +26,7 @@ GROUPS = {
     "preview": "editorial",
     "add": "intake", "sources": "intake",
     "send": "send",
+    "doctor": "deliverability", "dkim": "deliverability",
     "subscribers": "subscribers",
 }
 

@@ -42,6 +42,8 @@ def check(project, issue_id: str | None = None, strict: bool = False) -> LintRes
         result = lint_issue(project, load_issue(project, issue_id))
     except BriefingError as exc:  # whatever stopped it, check ends with the count
         raise CheckFailed(list(dict.fromkeys([*exc.problems, *folders])), chosen) from None
+    from .configcheck import with_config_warnings  # init's placeholders, reserved names
+    result = with_config_warnings(project, result)
     warnings = list(result.problems)
     if strict:
         warnings = _as_errors(warnings)
@@ -79,6 +81,11 @@ def check_all(project, strict: bool = False) -> CheckAll:
         except BriefingError as exc:
             errors.extend(exc.problems)
     history, left_out = for_all(project, issues, as_built=True)
+    if issues:  # briefing.yaml's own warnings, once for the set (configcheck.py)
+        from .configcheck import config_warnings
+        config = issues[0].config
+        left_out = [*left_out, *(p for p in config_warnings(project, config)
+                                 if p.rule not in config.lint.disable)]
     issues.sort(key=lambda issue: (issue.date, issue.id))
     result = CheckAll([lint_issue(project, issue, history) for issue in issues], left_out)
     warnings = result.all_problems()
