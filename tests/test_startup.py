@@ -24,8 +24,8 @@ NEVER = {"sqlite3", "ssl", "smtplib", "http", "asyncio", "concurrent", "multipro
          "wsgiref", "xmlrpc", "mailbox", "unittest", "pydoc", "zoneinfo", "decimal", "csv"}
 
 OURS_HELP = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli.build",
-             "briefing.cli.editorial", "briefing.cli.intake", "briefing.cli.send",
-             "briefing.cli.subscribers"}
+             "briefing.cli.editorial", "briefing.cli.intake", "briefing.cli.deliverability",
+             "briefing.cli.send", "briefing.cli.subscribers"}
 # `build` and `check` import only the module of their own command group.
 OURS_COMMAND = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli.build"}
 CONTENT = {"briefing.content", "briefing.content.dates", "briefing.content.load",
@@ -41,7 +41,9 @@ LINT = {"briefing.editorial", "briefing.editorial.history", "briefing.editorial.
         "briefing.render.colours", "briefing.render.html", "briefing.render.templates"}
 # check goes through pipeline.check: a sent issue's briefs must still say what was sent.
 OURS_CHECK = OURS_COMMAND | CONTENT | LINT | {"briefing.editorial.check", "briefing.pipeline",
-                                              "briefing.render.issue"}
+                                              "briefing.render.issue",  # and briefing.yaml's
+                                              "briefing.editorial.configcheck",  # own warnings
+                                              "briefing.content.reserved"}
 OURS_BUILD = OURS_COMMAND | CONTENT | LINT | {
     "briefing.files", "briefing.pipeline", "briefing.publish.archive", "briefing.publish.feed",
     "briefing.publish.index", "briefing.publish.jsonfeed", "briefing.publish.pagefind",
