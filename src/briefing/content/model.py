@@ -82,6 +82,12 @@ TOKEN_LENGTH = 24
 # changing the length of any quoted-printable line. It tells whoever follows it what it is.
 TOKEN_PLACEHOLDER = "ARCHIVE-COPY-NOT-A-TOKEN"
 assert len(TOKEN_PLACEHOLDER) == TOKEN_LENGTH
+# The preference link's signature (content/variants.py): 12 bytes of an HMAC in unpadded
+# base64url. The built copies carry this stand-in of the same length and kind of characters,
+# replaced in each sent copy as the token is.
+SIGNATURE_LENGTH = 16
+SIGNATURE_PLACEHOLDER = "ARCHIVE-COPY-SIG"
+assert len(SIGNATURE_PLACEHOLDER) == SIGNATURE_LENGTH
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,17 @@ class Unsubscribe:
 
     def mailto_for(self, token: str) -> str:
         return self.mailto.replace("{token}", token)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Where readers choose their themes (briefing.yaml `preferences:`): an https URL holding
+    `{token}`, answered by the endpoint's /p/<token>."""
+
+    url: str
+
+    def url_for(self, token: str) -> str:
+        return self.url.replace("{token}", token)
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,7 @@ class Config:
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
     saved_sources: SavedSources = field(default_factory=SavedSources)
+    preferences: Preferences | None = None  # None: no "Choose what you get" link
 
     @property
     def envelope_sender(self) -> str:
@@ -268,6 +286,9 @@ class Issue:
     intro: tuple[Span, ...] = ()
     intro_source: str = ""
     draft: bool = False  # issue.yaml `draft: true`: built privately, never published or listed
+    # A reader's variant (content/variants.py): the themes they chose, which its preference
+    # link carries; None for the built copy, which holds every theme.
+    reader_themes: tuple[str, ...] | None = None
 
     @property
     def items(self) -> tuple[Item, ...]:

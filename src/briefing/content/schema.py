@@ -12,6 +12,7 @@ from .model import (
     Config,
     LintSettings,
     Mailbox,
+    Preferences,
     SavedSources,
     SmtpSettings,
     Source,
@@ -214,6 +215,37 @@ def check_unsubscribe_url(value: str) -> str:
     return value
 
 
+MAX_PREFERENCES_URL = 600  # with its token filled in; the link adds the choice and signature
+
+
+def check_preferences_url(value: str) -> str:
+    """Where readers choose their themes: an https URL holding `{token}` (a reader's token is
+    a secret: it travels over TLS only). The link in a copy adds the reader's choice and its
+    signature as a query, so the URL has no fragment."""
+    other = _other_placeholders(value)
+    if other:
+        raise ValueError(f"has '{other[0]}', which briefing does not fill in|the only "
+                         "placeholder is {token}, e.g. https://example.org/p/{token}")
+    if "{token}" not in value:
+        raise ValueError("has no {token}: the page must know whose choice it is|write it like "
+                         "https://example.org/p/{token}; 'briefing subscribers serve' answers "
+                         "such links")
+    if not value.isascii():
+        raise ValueError("must be ASCII|percent-encode other characters (or use the punycode "
+                         "host)")
+    filled = value.replace("{token}", _TOKEN_SAMPLE)
+    check_url(filled)
+    if len(filled) > MAX_PREFERENCES_URL:
+        raise ValueError(f"is {len(filled):,} characters with its token filled in; at most "
+                         f"{MAX_PREFERENCES_URL}|shorten it")
+    if urlsplit(filled).scheme.lower() != "https":
+        raise ValueError("must be an https URL (it carries the reader's token)|"
+                         "write the https:// address")
+    if re.search(r"[<>\"#]", value):
+        raise ValueError("must not contain '<', '>', '\"' or '#'|percent-encode them")
+    return value
+
+
 def check_state_path(value: str) -> str:
     """The store is private: a relative path inside the project, never under out/."""
     from pathlib import PurePosixPath
@@ -373,6 +405,14 @@ UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={
                          convert=check_mailto, header=True, max_length=MAX_HEADER_URL)),
 })
 
+PREFERENCES = Object(name="preferences", model=Preferences,
+                     description="Where readers choose their themes; every copy links there "
+                                 "(\"Choose what you get\")", keys={
+    "url": Key(Custom(description="https URL of the preference page with {token}, e.g. "
+                                  "https://example.org/p/{token}",
+                      convert=check_preferences_url, max_length=MAX_HEADER_URL), True),
+})
+
 CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", model=Config, keys={
     "name": Key(_line("Newsletter name", header=True, max_length=100), True),
     "tagline": Key(_line("One line under the name")),
@@ -388,6 +428,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                                              "reader's own (VERP); default: the sender",
                                  convert=check_bounce_address, header=True, max_length=320)),
     "unsubscribe": Key(UNSUBSCRIBE, True),
+    "preferences": Key(PREFERENCES),
     "archive_url": Key(_url("Web archive of past issues")),
     "feed_limit": Key(Number(description="How many of the newest issues feed.xml and feed.json "
                                          "carry (default 20)", minimum=1, maximum=10000)),
