@@ -66,12 +66,12 @@ def test_the_dates_and_reasons_of_an_export_are_kept(project) -> None:
         shutil.copy(DATA / name, project.root / name)
         assert project.cli("subscribers", "import", name).code == 0
     rows = {row[0]: row for row in csv.reader(io.StringIO(export(project)))}
-    # address, name, status, source, added_at, status_changed_at, status_reason
-    assert rows["cy@example.net"][2:] == [
+    # address, name, status, source, added_at, status_changed_at, status_reason, themes
+    assert rows["cy@example.net"][2:7] == [
         "unsubscribed", "import:Mailchimp:mailchimp-unsubscribed.csv", "2025-11-01T09:00:00Z",
         "2026-02-01T08:00:00Z",
         "in the Mailchimp export as unsubscribed: I no longer want to receive these emails"]
-    assert rows["dead@example.net"][4:] == ["2025-10-01T09:00:00Z", "2026-01-10T08:00:00Z",
+    assert rows["dead@example.net"][4:7] == ["2025-10-01T09:00:00Z", "2026-01-10T08:00:00Z",
                                             "in the Mailchimp export as bounced"]
     assert rows["ana@example.net"][4:6] == ["2026-01-04T10:00:00Z", "2026-01-04T10:01:00Z"]
     assert rows["hal@example.net"][4:6] == ["2026-01-02T10:00:00Z", "2026-01-02T10:00:00Z"]
@@ -85,7 +85,7 @@ def test_buttondown_exports_in_both_spellings(project) -> None:
     rows = {row[0]: row for row in csv.reader(io.StringIO(export(project)))}
     assert rows["ida@example.net"][2:6] == ["active", "import:Buttondown:subscribers.csv",
                                             "2025-11-03T09:15:00Z", "2025-11-03T09:15:00Z"]
-    assert rows["jo@example.net"][2:] == [
+    assert rows["jo@example.net"][2:7] == [
         "unsubscribed", "import:Buttondown:subscribers.csv", "2025-11-04T09:15:00Z",
         "2026-01-20T18:02:11Z", "in the Buttondown export as unsubscribed: Too many emails"]
     shutil.copy(DATA / "buttondown.csv", project.root / "older.csv")

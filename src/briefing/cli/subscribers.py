@@ -38,11 +38,16 @@ def subscribers_add(
         resubscribe: Annotated[bool, typer.Option(
             "--resubscribe", help="Add back an address that unsubscribed, bounced or "
                                   "complained (only if they asked to come back).")] = False,
+        themes: Annotated[str | None, typer.Option(
+            "--themes", metavar="IDS",
+            help="The themes they get, e.g. industry,policy ('*': every theme, new ones "
+                 "too, as for a reader who never chose).")] = None,
 ) -> None:
-    """Add a reader to the list (the store in .briefing/)."""
+    """Add a reader to the list (the store in .briefing/), or set an existing reader's name
+    or themes."""
     from ..subscribers.manage import add
 
-    for line in add(current_project(), address, name, resubscribe):
+    for line in add(current_project(), address, name, resubscribe, themes):
         typer.echo(line)
 
 
@@ -61,13 +66,14 @@ def subscribers_list(
             "--status", help="Only readers with this status.")] = None,
         output: Annotated[ListFormat, typer.Option(
             "--format", help="text, csv or json.")] = ListFormat.text) -> None:
-    """List the readers: status, address, name, since when (and why, for those who left)."""
+    """List the readers: status, address, name, since when (and why, for those who left),
+    and the themes of those who chose."""
     from ..subscribers.manage import counts_line, formatted, subscribers
 
-    store, readers = subscribers(current_project(), status.value if status else None)
+    store, readers, chosen = subscribers(current_project(), status.value if status else None)
     for note in store.notes:
         typer.echo(note, err=True)
-    typer.echo(formatted(readers, output.value), nl=False)
+    typer.echo(formatted(readers, output.value, chosen), nl=False)
     if output is ListFormat.text:
         typer.echo(counts_line(store), err=True)
 

@@ -108,6 +108,18 @@ MIGRATIONS: list[str] = [
         WHERE EXISTS (SELECT 1 FROM deliveries);
     CREATE INDEX deliveries_address ON deliveries (address_key, id);
     """,
+    # 3 -> 4: readers' theme choices (subscribers/themes.py): a row per reader who chose (no
+    # row: every theme, new ones too); and the themes each delivered copy carried.
+    """
+    CREATE TABLE reader_themes (
+        address_key TEXT PRIMARY KEY,
+        themes TEXT NOT NULL,                      -- theme ids joined by '.'
+        offered TEXT NOT NULL,                     -- every id briefing.yaml had then
+        changed_at TEXT NOT NULL,                  -- UTC, ISO 8601: the latest choice wins
+        source TEXT NOT NULL                       -- cli, import:..., page
+    );
+    ALTER TABLE deliveries ADD COLUMN themes TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
