@@ -18,6 +18,7 @@ from ..errors import Problem, count
 from . import records
 from .sources import Event, Source
 from .store import Store, address_key, now
+from .themes import apply_choice
 from .tokens import READER_CHARS, TOKEN, Tokens, is_placeholder
 
 MAX_REASON = 300
@@ -217,6 +218,7 @@ def _unsubscribe(event: Event, source: Source, applier: Applier) -> str:
 
 EVENT_KINDS: dict[str, Callable[[Event, Source, Applier], str]] = {
     "unsubscribe": _unsubscribe,
+    "themes": apply_choice,  # the preference page (subscribers/prefpage.py)
 }
 
 
@@ -225,7 +227,7 @@ def apply_events(events: list[Event], source: Source, applier: Applier) -> str:
     for event in events:
         # The key of an unsubscribe is what it has always been: time and token.
         key = f"{event.time} {event.token}" if event.kind == "unsubscribe" else \
-            f"{event.kind} {event.time} {event.token}"
+            f"{event.kind} {event.time} {event.token} {_digest(event.entry)}"
         if seen(applier.store, "events", key):
             tally["seen before"] += 1
             continue
@@ -242,12 +244,22 @@ def apply_events(events: list[Event], source: Source, applier: Applier) -> str:
     return tally_line(source, len(events), "event", tally)
 
 
+def _digest(entry: dict) -> str:
+    """What tells two events of one kind, token and second apart (a reader who changes their
+    themes twice within a second: both are applied, the later last)."""
+    import hashlib
+    import json
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:16]
+
+
 # What a sync counts, in the order its summary gives them, singular and plural.
 TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
            ("complained", "complained"), ("temporary failure", "temporary failures"),
            ("success report", "success reports"),
            ("already off the list", "already off the list"),
            ("older than a resubscribe", "older than a resubscribe"),
+           ("themes chosen", "themes chosen"),
+           ("older than a later choice", "older than a later choice"),
            ("refused us", "refused us"),
            ("not proven", "not proven"),
            ("unknown token", "unknown tokens"), ("not on the list", "not on the list"),

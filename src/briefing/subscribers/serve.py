@@ -52,8 +52,9 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
                                     hint)) from None
     endpoint_key = _key(project, config, key)
     try:
+        themes = config.themes if config is not None and config.preferences else ()
         app = make_app(project.root / events, endpoint_key, secret_env,
-                       config.name if config else "")
+                       config.name if config else "", themes)
     except ValueError as exc:
         raise BriefingError(Problem(f"${secret_env}", 0, 0, str(exc).split(" ", 1)[1],
                                     "use a long random value, e.g. from 'openssl rand -hex "
@@ -73,8 +74,8 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
             f"/events: on, for a caller with the bearer secret in ${secret_env}" if secret_on
             else f"/events: off (set ${secret_env} to let 'briefing subscribers sync' fetch "
                  "the events over https)",
-            "Ctrl-C stops it",
-        ])
+        ] + ([f"preferences: /p/<token>, the {len(themes)} themes of briefing.yaml"]
+             if themes else []) + ["Ctrl-C stops it"])
 
     try:
         serve(app, host, port, ready)

@@ -95,6 +95,8 @@ def _record_run(store: Store, source: Source) -> None:
 def _changes(run: Run) -> str:
     parts = [f"{run.changed[s]} {s}" for s in ("unsubscribed", "bounced", "complained")
              if run.changed[s]]
+    if run.changed["themes"]:
+        parts.append(count(run.changed["themes"], "theme choice") + " applied")
     if run.changed["temporary"]:
         parts.append(count(run.changed["temporary"], "temporary failure") + " counted")
     return "sync: " + (", ".join(parts) if parts else "no reader changed")
