@@ -7,26 +7,32 @@ Message-ID of its own (per reader and per content, so a corrected resend is not 
 duplicate) and a Date of the moment it is sent. Everything else is the built message, byte for
 byte. The placeholder and the token have the same length and are written as they are in
 quoted-printable, and render/eml.py never splits the placeholder across lines, so every
-encoded line keeps its length.
+encoded line keeps its length. A copy with a preference link ("Choose what you get") also
+has the link's signature put in place of its placeholder (subscribers/themelink.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from email.utils import format_datetime
 
-from ..content.model import TOKEN_PLACEHOLDER, Unsubscribe
+from ..content.model import SIGNATURE_PLACEHOLDER, TOKEN_PLACEHOLDER, Unsubscribe
 from ..errors import BriefingError, Problem
 
 _PLACEHOLDER = TOKEN_PLACEHOLDER.encode("ascii")
+_SIGNATURE = SIGNATURE_PLACEHOLDER.encode("ascii")
 
 
 class CopyMaker:
     """Splits the built message once; `copy()` then costs a join and one bytes.replace."""
 
-    def __init__(self, built: bytes, unsubscribe: Unsubscribe, sha256: str, shown: str) -> None:
+    def __init__(self, built: bytes, unsubscribe: Unsubscribe, sha256: str, shown: str,
+                 sign: Callable[[str], str] | None = None) -> None:
         head, sep, self.body = built.partition(b"\n\n")
+        # token -> the signature of the copy's preference link, when it has one
+        self.sign = sign if _SIGNATURE in self.body else None
         if not sep:
             raise BriefingError(Problem(shown, 0, 0, "has no body", "rebuild the issue"))
         self.unsubscribe = unsubscribe
@@ -77,5 +83,7 @@ class CopyMaker:
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             self._after,
         ) if part)
-        return head + b"\n\n" + self.body.replace(_PLACEHOLDER, token.encode("ascii")), \
-            message_id
+        body = self.body.replace(_PLACEHOLDER, token.encode("ascii"))
+        if self.sign is not None:
+            body = body.replace(_SIGNATURE, self.sign(token).encode("ascii"))
+        return head + b"\n\n" + body, message_id

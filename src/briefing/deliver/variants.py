@@ -1,0 +1,170 @@
+"""One built message per distinct theme choice among the readers; each copy is made from its own.
+
+A reader who never chose gets the built message.eml (every theme). Every other choice is
+rendered once (content/variants.py's `restrict`, then the same HTML, digest and .eml renderers
+as the build), in memory; each reader's copy is then made from their variant's bytes by
+substitution (deliver/personal.py), so the cost grows with the number of distinct choices, not
+with readers. A reader whose themes hold no item of this issue gets no copy: `for_reader`
+says None, and the plan counts them. `out/<ISSUE>/` keeps every theme.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..content.model import Config, Issue
+from ..content.validate import Project
+from ..content.variants import in_config_order, parse_code, restrict, themes_code
+from ..errors import count
+from ..subscribers.store import Store, address_key
+from ..subscribers.themelink import LinkSigner
+from ..subscribers.themes import check_themes, shown
+from ..subscribers.tokens import Tokens
+from .personal import CopyMaker
+
+Chosen = tuple[str, ...] | None  # a reader's themes in briefing.yaml's order; None: every theme
+
+
+@dataclass
+class Variant:
+    chosen: Chosen                # what the reader chose (the link carries it)
+    carried: tuple[str, ...]      # the themes of this issue the copy holds
+    maker: CopyMaker
+
+    @property
+    def ledger_themes(self) -> str:
+        """What the ledger records: the theme ids the copy carried."""
+        return ",".join(self.carried)
+
+
+def render_variant(project: Project, issue: Issue, chosen: tuple[str, ...]) -> bytes:
+    """The message of one choice, built as `briefing build` builds message.eml (pure)."""
+    from ..render.eml import render_eml
+    from ..render.html import render_html
+    from ..render.text import render_text
+    variant = restrict(issue, chosen)
+    html = render_html(variant, project.root / "templates")
+    text = render_text(variant)
+    return render_eml(variant, text, html)
+
+
+def preview_choice(value: str | None, config: Config) -> Chosen:
+    """`send --to X --themes a,b`: the choice to preview, checked like `add --themes`."""
+    return None if value is None else check_themes(value, config, "--themes")
+
+
+class Variants:
+    """The readers' choices (read once from the store) and the messages built for them."""
+
+    def __init__(self, project: Project, issue: Issue, built: bytes, digest: str, shown: str,
+                 tokens: Tokens, store: Store) -> None:
+        self.project, self.issue, self.tokens = project, issue, tokens
+        self.config = issue.config
+        self.digest, self.shown = digest, shown
+        self.sections = tuple(s.theme.id for s in issue.sections)
+        self.signer = LinkSigner(tokens.check) if self.config.preferences else None
+        self._built: dict[Chosen, Variant | None] = {}
+        self._built[None] = self._variant(None, built)
+        # address key -> (chosen, offered) codes, each distinct code one shared string
+        codes: dict[str, str] = {}
+        self._codes: dict[str, tuple[str, str]] = {}
+        with store.lock:
+            rows = store.db.execute("SELECT address_key, themes, offered FROM reader_themes")
+            for key, chosen_code, offered in rows:
+                self._codes[key] = (codes.setdefault(chosen_code, chosen_code),
+                                    codes.setdefault(offered, offered))
+        self._current: dict[str, Chosen] = {}  # code -> what briefing.yaml still declares
+
+    def _variant(self, chosen: Chosen, data: bytes | None = None) -> Variant | None:
+        carried = self.sections if chosen is None else tuple(
+            theme for theme in self.sections if theme in chosen)
+        if not carried:
+            return None
+        if data is None:
+            data = render_variant(self.project, self.issue, chosen or ())
+        sign = None if self.signer is None else _signing(self.signer, themes_code(chosen))
+        return Variant(chosen, carried, CopyMaker(data, self.config.unsubscribe, self.digest,
+                                                  self.shown, sign))
+
+    def choice(self, address: str) -> Chosen:
+        """The reader's current choice: None if they never chose; their themes that
+        briefing.yaml still declares otherwise (possibly none)."""
+        found = self._codes.get(address_key(address))
+        if found is None:
+            return None
+        code = found[0]
+        if code not in self._current:
+            self._current[code] = in_config_order(self.config, parse_code(code) or ())
+        return self._current[code]
+
+    def get(self, chosen: Chosen) -> Variant | None:
+        """The variant of a choice, built on first use; None when it holds nothing."""
+        if chosen not in self._built:
+            self._built[chosen] = self._variant(chosen)
+        return self._built[chosen]
+
+    def for_reader(self, address: str) -> Variant | None:
+        return self.get(self.choice(address))
+
+    def sets(self, addresses: list[str]) -> Counter[Chosen]:
+        """How many of these readers have each choice."""
+        return Counter(self.choice(a) for a in addresses)
+
+    def missing_new(self, addresses: list[str]) -> dict[str, int]:
+        """Per theme added to briefing.yaml since a reader chose: how many of these readers
+        chose before it and so do not get it (a choice never grows silently)."""
+        new_of: dict[tuple[str, str], tuple[str, ...]] = {}
+        missing: Counter[str] = Counter()
+        for address in addresses:
+            found = self._codes.get(address_key(address))
+            if found is None:
+                continue
+            if found not in new_of:
+                chosen, offered = (set(parse_code(code) or ()) for code in found)
+                new_of[found] = tuple(t.id for t in self.config.themes
+                                      if t.id not in offered and t.id not in chosen)
+            missing.update(new_of[found])
+        return {t.id: missing[t.id] for t in self.config.themes if missing[t.id]}
+
+    @property
+    def built(self) -> int:
+        """Messages built for choices (the built message.eml not counted)."""
+        return sum(1 for chosen, v in self._built.items() if chosen is not None and v)
+
+
+def _signing(signer: LinkSigner, code: str) -> Callable[[str], str]:
+    """token -> the signature of the preference link of a copy of this choice."""
+    return lambda token: signer.sign(token, code)
+
+
+SETS_SHOWN = 5
+
+
+def theme_lines(variants: Variants, todo: list[str], nothing: list[str], previewing: bool,
+                preview: Chosen) -> list[str]:
+    """What the dry run says of themes: nothing at all while no reader has chosen."""
+    if previewing:
+        return [f"themes:     a preview of {shown(preview)} (--themes)"]
+    sets = variants.sets(todo)
+    lines = []
+    if set(sets) != {None} and sets:
+        ordered = sorted(sets.items(), key=lambda kv: (-kv[1], themes_code(kv[0])))
+        parts = [f"{shown(chosen)} ({n})" for chosen, n in ordered[:SETS_SHOWN]]
+        more = f" and {len(ordered) - SETS_SHOWN} more" if len(ordered) > SETS_SHOWN else ""
+        lines.append(f"themes:     {count(len(sets), 'theme set')} among the readers, one "
+                     f"message built for each: {'; '.join(parts)}{more}")
+    if nothing:
+        lines.append(f"no copy:    {count(len(nothing), 'reader')}: nothing in their themes "
+                     "this week")
+    label = "new themes:"
+    for theme, n in variants.missing_new(todo + nothing).items():
+        lines.append(f"{label} {count(n, 'reader')} chose their themes before '{theme}' was "
+                     "added: they do not get it (they can tick it from \"Choose what you "
+                     "get\")" if variants.config.preferences else
+                     f"{label} {count(n, 'reader')} chose their themes before '{theme}' was "
+                     "added: they do not get it ('briefing subscribers add ADDRESS --themes' "
+                     "changes a choice)")
+        label = " " * len(label)
+    return lines
