@@ -67,3 +67,15 @@ def test_intake_benchmark_smoke_produces_its_table() -> None:
                 "`sources --save`, 5 new pages", "`sources --save`, 5 pages unchanged",
                 "`check`, 10 quotations with saved copies"):
         assert f"| {row} |" in proc.stdout, row
+
+
+def test_themes_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/themes.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| what | median ms | min-max ms | peak RSS MB | notes |" in proc.stdout
+    for row in ("`send` dry run, 2,002 readers on every theme",
+                "`send` dry run, 2,002 readers over 15 theme sets",
+                "plan + every copy in memory, 2,002 readers on every theme",
+                "plan + every copy in memory, 2,002 readers over 15 theme sets"):
+        assert f"| {row} |" in proc.stdout, row

@@ -106,7 +106,7 @@ def test_a_choice_made_on_the_page_is_synced_and_shows_in_the_next_send(tmp_path
     assert synced.code == 0, synced.err
     assert synced.out == (
         f"themes of bo@example.net: industry, ethics (chosen at {event['time']})\n"
-        f"synced events {EVENTS}: 1 new event (1 themes chosen)\n"
+        f"synced events {EVENTS}: 1 new event (1 theme choice)\n"
         "sync: 1 theme choice applied\n")
     listed = project.cli("subscribers", "list")
     assert [line for line in listed.out.splitlines() if "bo@" in line] == [
@@ -212,7 +212,7 @@ def test_sync_the_latest_choice_wins_and_an_unknown_token_changes_nothing(tmp_pa
         "themes of cy@example.net: policy (chosen at 2026-02-16T09:00:00Z)\n"
         f".briefing/events.jsonl:3:1: warning: token '{stranger}' is no known reader's; "
         "nothing changed\n"
-        f"synced events {EVENTS}: 3 new events (2 themes chosen, 1 unknown token)\n"
+        f"synced events {EVENTS}: 3 new events (2 theme choices, 1 unknown token)\n"
         "sync: 2 theme choices applied\n")
     # The editor changes it now; a click from before that, synced late, does not win.
     assert project.cli("subscribers", "add", "cy@example.net", "--themes",

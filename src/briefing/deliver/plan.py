@@ -442,6 +442,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                 notes=list(store.notes) + synced, lock=lock, variants=variants,
                 preview=preview)
     # Every distinct choice among the readers is built now (the dry run too), once each.
+    variants.resolve([r.address for r in todo])
     plan.nothing = [r.address for r in todo if plan.variant_for(r.address) is None]
     if plan.nothing:
         plan.todo = [r for r in todo if plan.variant_for(r.address) is not None]

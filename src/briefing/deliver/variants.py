@@ -55,6 +55,17 @@ def preview_choice(value: str | None, config: Config) -> Chosen:
     return None if value is None else check_themes(value, config, "--themes")
 
 
+@dataclass(eq=False)  # compared and hashed by identity: one per distinct stored choice
+class Slot:
+    """What readers with one stored choice share: their current themes, the themes added to
+    briefing.yaml since they chose, and (once built) their variant."""
+
+    chosen: Chosen
+    new: tuple[str, ...] = ()
+    variant: Variant | None = None
+    ready: bool = False
+
+
 class Variants:
     """The readers' choices (read once from the store) and the messages built for them."""
 
@@ -67,15 +78,25 @@ class Variants:
         self.signer = LinkSigner(tokens.check) if self.config.preferences else None
         self._built: dict[Chosen, Variant | None] = {}
         self._built[None] = self._variant(None, built)
-        # address key -> (chosen, offered) codes, each distinct code one shared string
-        codes: dict[str, str] = {}
-        self._codes: dict[str, tuple[str, str]] = {}
+        self.every = Slot(None)  # a reader who never chose
+        # address key -> the Slot of their stored choice; one Slot per distinct choice
+        slots: dict[tuple[str, str], Slot] = {}
+        self._by_key: dict[str, Slot] = {}
         with store.lock:
             rows = store.db.execute("SELECT address_key, themes, offered FROM reader_themes")
-            for key, chosen_code, offered in rows:
-                self._codes[key] = (codes.setdefault(chosen_code, chosen_code),
-                                    codes.setdefault(offered, offered))
-        self._current: dict[str, Chosen] = {}  # code -> what briefing.yaml still declares
+            for key, code, offered in rows:
+                slot = slots.get((code, offered))
+                if slot is None:
+                    slot = slots[(code, offered)] = self._slot(code, offered)
+                self._by_key[key] = slot
+        self._resolved: dict[str, Slot] = {}  # address -> Slot, for the readers of a send
+
+    def _slot(self, code: str, offered: str) -> Slot:
+        chosen = set(parse_code(code) or ())
+        known = set(parse_code(offered) or ())
+        return Slot(in_config_order(self.config, chosen),
+                    tuple(t.id for t in self.config.themes
+                          if t.id not in known and t.id not in chosen))
 
     def _variant(self, chosen: Chosen, data: bytes | None = None) -> Variant | None:
         carried = self.sections if chosen is None else tuple(
@@ -88,50 +109,48 @@ class Variants:
         return Variant(chosen, carried, CopyMaker(data, self.config.unsubscribe, self.digest,
                                                   self.shown, sign))
 
-    def choice(self, address: str) -> Chosen:
-        """The reader's current choice: None if they never chose; their themes that
-        briefing.yaml still declares otherwise (possibly none)."""
-        found = self._codes.get(address_key(address))
-        if found is None:
-            return None
-        code = found[0]
-        if code not in self._current:
-            self._current[code] = in_config_order(self.config, parse_code(code) or ())
-        return self._current[code]
-
     def get(self, chosen: Chosen) -> Variant | None:
         """The variant of a choice, built on first use; None when it holds nothing."""
         if chosen not in self._built:
             self._built[chosen] = self._variant(chosen)
         return self._built[chosen]
 
+    def resolve(self, addresses: list[str]) -> None:
+        """Look these readers' choices up once (a send's readers), so that every later
+        question about them is one dictionary lookup."""
+        by_key, every = self._by_key, self.every
+        self._resolved = {a: by_key.get(address_key(a), every) for a in addresses}
+
+    def slot(self, address: str) -> Slot:
+        found = self._resolved.get(address)
+        return found if found is not None else self._by_key.get(address_key(address),
+                                                                 self.every)
+
     def for_reader(self, address: str) -> Variant | None:
-        return self.get(self.choice(address))
+        """The variant a reader's copy is made from; None: nothing in their themes."""
+        slot = self.slot(address)
+        if not slot.ready:
+            slot.variant, slot.ready = self.get(slot.chosen), True
+        return slot.variant
+
+    def _slots(self, addresses: list[str]) -> Counter[Slot]:
+        return Counter(map(self.slot, addresses))
 
     def sets(self, addresses: list[str]) -> Counter[Chosen]:
         """How many of these readers have each choice."""
-        return Counter(self.choice(a) for a in addresses)
+        sets: Counter[Chosen] = Counter()
+        for slot, n in self._slots(addresses).items():
+            sets[slot.chosen] += n
+        return sets
 
     def missing_new(self, addresses: list[str]) -> dict[str, int]:
         """Per theme added to briefing.yaml since a reader chose: how many of these readers
         chose before it and so do not get it (a choice never grows silently)."""
-        new_of: dict[tuple[str, str], tuple[str, ...]] = {}
         missing: Counter[str] = Counter()
-        for address in addresses:
-            found = self._codes.get(address_key(address))
-            if found is None:
-                continue
-            if found not in new_of:
-                chosen, offered = (set(parse_code(code) or ()) for code in found)
-                new_of[found] = tuple(t.id for t in self.config.themes
-                                      if t.id not in offered and t.id not in chosen)
-            missing.update(new_of[found])
+        for slot, n in self._slots(addresses).items():
+            for theme in slot.new:
+                missing[theme] += n
         return {t.id: missing[t.id] for t in self.config.themes if missing[t.id]}
-
-    @property
-    def built(self) -> int:
-        """Messages built for choices (the built message.eml not counted)."""
-        return sum(1 for chosen, v in self._built.items() if chosen is not None and v)
 
 
 def _signing(signer: LinkSigner, code: str) -> Callable[[str], str]:
@@ -154,7 +173,7 @@ def theme_lines(variants: Variants, todo: list[str], nothing: list[str], preview
         parts = [f"{shown(chosen)} ({n})" for chosen, n in ordered[:SETS_SHOWN]]
         more = f" and {len(ordered) - SETS_SHOWN} more" if len(ordered) > SETS_SHOWN else ""
         lines.append(f"themes:     {count(len(sets), 'theme set')} among the readers, one "
-                     f"message built for each: {'; '.join(parts)}{more}")
+                     f"message for each: {'; '.join(parts)}{more}")
     if nothing:
         lines.append(f"no copy:    {count(len(nothing), 'reader')}: nothing in their themes "
                      "this week")

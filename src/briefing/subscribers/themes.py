@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .sources import Event, Source
 
 EVERY = "every theme"
+_CODE = re.compile(r"\*|[a-z0-9-]{1,40}(?:\.[a-z0-9-]{1,40}){0,199}")  # theme ids are slugs
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def apply_choice(event: Event, source: Source, applier: Applier) -> str:
                                "changed", line=event.line)
         return "unknown token"
     code, offered = event.entry.get("themes"), event.entry.get("offered", "")
-    if not isinstance(code, str) or not isinstance(offered, str) or not code:
+    if not (isinstance(code, str) and isinstance(offered, str) and _CODE.fullmatch(code)
+            and (not offered or _CODE.fullmatch(offered))):
         run.warn(source.value, "is a theme choice without its themes; skipped",
                  line=event.line)
         return "unreadable"
@@ -153,4 +155,4 @@ def apply_choice(event: Event, source: Source, applier: Applier) -> str:
     set_choice(store, address, chosen, parse_code(offered) or (), "page", event.time)
     run.lines.append(f"themes of {existing.address}: {shown(chosen)} (chosen at {event.time})")
     run.changed["themes"] += 1
-    return "themes chosen"
+    return "theme choice"
