@@ -125,13 +125,18 @@ class Plan:
 
     def copy_for(self, address: str, when: dt.datetime | None = None) -> tuple[bytes, str]:
         """This reader's own copy and its Message-ID."""
-        variant = self.variant_for(address)
-        assert variant is not None, address  # readers with nothing are not in todo
-        return variant.maker.copy(self.tokens.token(address), when or dt.datetime.now(dt.UTC))
+        # A plan without variants (a correction notice) has one message for everyone.
+        maker = self.copies
+        if self.variants is not None:
+            variant = self.variant_for(address)
+            assert variant is not None, address  # readers with nothing are not in todo
+            maker = variant.maker
+        return maker.copy(self.tokens.token(address), when or dt.datetime.now(dt.UTC))
 
     def themes_for(self, address: str) -> str:
-        """The themes a reader's copy carries, as the ledger records them."""
-        variant = self.variant_for(address)
+        """The themes a reader's copy carries, as the ledger records them ('' without
+        variants)."""
+        variant = self.variant_for(address) if self.variants is not None else None
         return variant.ledger_themes if variant is not None else ""
 
     def command(self, recipients: list[str] | None = None, force: bool | None = None) -> str:
