@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from . import build, editorial, send, subscribers  # noqa: F401  (they register their commands)
+from . import build, editorial, readers, send, subscribers  # noqa: F401  (they register their commands)
 from .common import app
 
 __all__ = ["app", "main"]

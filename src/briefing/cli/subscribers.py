@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .common import app, current_project
+
+if TYPE_CHECKING:
+    from ..content.model import Config
 
 subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                               rich_markup_mode=None, no_args_is_help=True,
@@ -119,8 +123,16 @@ def subscribers_serve(
         events: Annotated[str | None, typer.Option(
             "--events", metavar="PATH",
             help="Where to record the clicks (default: sync.events in briefing.yaml if it is a "
-                 "file, else .briefing/events.jsonl).")] = None) -> None:
-    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
+                 "file, else .briefing/events.jsonl).")] = None,
+        smtp: Annotated[str | None, typer.Option(
+            "--smtp", metavar="URL",
+            help="With signup: in briefing.yaml, send the confirmation mails through this "
+                 "server (default: smtp.url).")] = None,
+        insecure: Annotated[bool, typer.Option(
+            "--insecure", help="Local test servers only: skip certificate checks and allow "
+                               "plain text without STARTTLS.")] = False) -> None:
+    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress; with signup: in
+    briefing.yaml, the sign-up form (/s) and its confirmation links (/c/<token>) too.
 
     It records tokens and times only; 'briefing subscribers sync' applies them."""
     from ..subscribers.endpoint import serve_project
@@ -129,7 +141,12 @@ def subscribers_serve(
         for line in lines:
             typer.echo(line)
 
-    serve_project(current_project(), host, port, events, ready)
+    def make_sender(config: Config) -> tuple[Callable[[str, bytes], None], str]:
+        # The transport lives in deliver/, to the left of the endpoint: it is handed over.
+        from ..deliver.confirm import confirmation_sender
+        return confirmation_sender(config, smtp, insecure)
+
+    serve_project(current_project(), host, port, events, ready, make_sender)
     typer.echo("endpoint stopped")
 
 

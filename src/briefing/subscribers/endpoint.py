@@ -45,6 +45,7 @@ from .tokens import well_formed
 
 if TYPE_CHECKING:
     from ..content.validate import Project
+    from .signup_site import MakeSender, SignupSite
 
 SECRET_ENV = "BRIEFING_EVENTS_SECRET"
 DEFAULT_EVENTS = ".briefing/events.jsonl"
@@ -96,32 +97,40 @@ class EventLog:
                          0o600))
 
     def record(self, token: str) -> None:
-        import fcntl
         with self._lock:
             if token in self._recorded:
                 return
-            line = (json.dumps({"time": now(), "token": token}, sort_keys=True) + "\n").encode()
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
-                         0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                start = os.fstat(fd).st_size
-                if start > MAX_EVENTS_FILE:
-                    raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and "
-                                  "rotate it")
-                try:
-                    written = 0
-                    while written < len(line):  # a short write (a full disk) is not success
-                        written += os.write(fd, line[written:])
-                    os.fsync(fd)
-                except OSError:
-                    # Never leave half a line for the next click to be glued to.
-                    os.ftruncate(fd, start)
-                    raise
-            finally:
-                os.close(fd)  # closing releases the flock
+            self._append({"time": now(), "token": token})
             self._recorded.add(token)
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Record any event (the sign-up pages' too): one line, whole, fsynced."""
+        with self._lock:
+            self._append(entry)
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        import fcntl
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            start = os.fstat(fd).st_size
+            if start > MAX_EVENTS_FILE:
+                raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and "
+                              "rotate it")
+            try:
+                written = 0
+                while written < len(line):  # a short write (a full disk) is not success
+                    written += os.write(fd, line[written:])
+                os.fsync(fd)
+            except OSError:
+                # Never leave half a line for the next click to be glued to.
+                os.ftruncate(fd, start)
+                raise
+        finally:
+            os.close(fd)  # closing releases the flock
 
     def read(self) -> bytes:
         try:
@@ -165,11 +174,14 @@ def _one_click(environ: dict[str, Any], body: bytes) -> bool:
 
 
 def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
-             secret_env: str = SECRET_ENV, newsletter: str = "") -> WSGIApp:
+             secret_env: str = SECRET_ENV, newsletter: str = "",
+             signup: Callable[[EventLog], SignupSite] | None = None) -> WSGIApp:
     """The endpoint as a WSGI application. The events file is created (0600, empty) now; the
-    /events secret is read from `secret_env` now, once."""
+    /events secret is read from `secret_env` now, once. With `signup` (signup_site.py's
+    `signup_pages`), it serves the sign-up pages too."""
     log = EventLog(Path(events_path))
     log.create()
+    site = signup(log) if signup is not None else None
     secret = os.environ.get(secret_env, "")
     if secret and len(secret) < MIN_SECRET:
         raise ValueError(f"${secret_env} is shorter than {MIN_SECRET} characters")
@@ -248,6 +260,8 @@ def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
             match = _TOKEN_PATH.fullmatch(path)
             if match:
                 return unsubscribe(environ, start_response, match.group(1))
+            if site is not None and site.handles(path):  # /s and /c/<token>
+                return site(environ, start_response)
             if path == "/events" and secret:
                 return events(environ, start_response)
             return plain(start_response, "404 Not Found", "not found")
@@ -263,9 +277,11 @@ def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
 
 
 def serve_project(project: Project, host: str, port: int, events: str | None,
-                  on_ready: Callable[[list[str]], None]) -> None:
+                  on_ready: Callable[[list[str]], None],
+                  make_sender: MakeSender | None = None) -> None:
     """`briefing subscribers serve`: the endpoint for this project under waitress, until
-    Ctrl-C or SIGTERM. briefing.yaml is optional (an endpoint host may have only this)."""
+    Ctrl-C or SIGTERM. briefing.yaml is optional (an endpoint host may have only this); with
+    its `signup:`, the sign-up pages too, mailing through `make_sender`'s transport."""
     from ..content.schema import check_state_path
     from ..content.validate import load_config
     from ..errors import BriefingError, Problem
@@ -286,8 +302,13 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
         message, _, hint = str(exc).partition("|")
         raise BriefingError(Problem(where or events, 0, 0, f"the events file {message}",
                                     hint)) from None
+    pages = None
+    if config is not None and config.signup is not None:
+        from .signup_site import SignupPages
+        pages = SignupPages(project.root, config, make_sender)  # its keys and transport, now
     try:
-        app = make_app(project.root / events, secret_env, config.name if config else "")
+        app = make_app(project.root / events, secret_env, config.name if config else "",
+                       signup=pages)
     except ValueError as exc:
         raise BriefingError(Problem(f"${secret_env}", 0, 0, str(exc).split(" ", 1)[1],
                                     "use a long random value, e.g. from 'openssl rand -hex "
@@ -306,6 +327,7 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
             f"/events: on, for a caller with the bearer secret in ${secret_env}" if secret_on
             else f"/events: off (set ${secret_env} to let 'briefing subscribers sync' fetch "
                  "the events over https)",
+            *([pages.describe(f"http://{shown_host}:{bound_port}")] if pages else []),
             "Ctrl-C stops it",
         ])
 
@@ -314,6 +336,9 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
     except OSError as exc:
         raise BriefingError(Problem("serve", 0, 0, f"cannot listen on {host}:{port}: "
                                     f"{exc.strerror or exc}")) from None
+    finally:
+        if pages is not None:
+            pages.close()  # the confirmation mails already promised go out first
 
 
 def serve(app: WSGIApp, host: str, port: int,

@@ -17,6 +17,7 @@ from ..content.model import Config
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_config
 from ..errors import BriefingError, Problem
+from .consent import erased_before, lift_erasure
 from .importer import read_csv
 from .store import STATUSES, Store, Subscriber, address_key, now
 
@@ -50,9 +51,18 @@ def add(project: Project, value: str, name: str | None, resubscribe: bool) -> li
     lines = list(store.notes)
     with store.transaction():
         existing = store.get(address)
+        erased = erased_before(project, store, address) if existing is None else None
+        if erased and not resubscribe:
+            raise BriefingError(Problem(
+                store.shown, 0, 0, f"{address} was erased at their request on {erased[:10]}; "
+                                   "not added back", "only with their new, explicit consent: "
+                                                     "add --resubscribe"))
         if existing is None:
+            if erased:
+                lift_erasure(project, store, address)
             store.insert(address, name, "active", "cli")
-            lines.append(f"added {address}" + (f" ({name})" if name else ""))
+            lines.append(f"added {address}" + (f" ({name})" if name else "")
+                         + (f"; it was erased on {erased[:10]}" if erased else ""))
         elif existing.status == "active":
             if name and name != existing.name:
                 store.set_name(address, name)
@@ -173,6 +183,12 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 continue
             seen[key] = row.address
             existing = store.get(row.address)
+            erased = erased_before(project, store, row.address) if existing is None else None
+            if erased and not resubscribe:
+                result.suppressed.append(row.address)  # erased at their request: kept out
+                continue
+            if erased:
+                lift_erasure(project, store, row.address)
             if existing is None:
                 reason = f"in the {layout} export as {row.status}" if row.status != "active" \
                     else ""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BriefingError, Problem
+from .consent_schema import CONSENT_MIGRATION
 
 PRIVATE_DIR = ".briefing"
 LEGACY_LEDGER = "sent.jsonl"  # where the ledger lived before the store: out/<ISSUE>/sent.jsonl
@@ -98,6 +99,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX deliveries_message_id ON deliveries (message_id);
     """,
+    # 2 -> 3: consent and erasure (subscribers/consent.py): how each reader came in, every
+    # change of status, sign-ups waiting for confirmation (known by a keyed hash only), the
+    # consent wordings readers agreed to, and erased addresses (a keyed hash each).
+    CONSENT_MIGRATION,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -310,8 +315,16 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    """A migration script split into statements (sqlite3's executescript would COMMIT)."""
-    return [s for s in (part.strip() for part in script.split(";")) if s]
+    """A migration script split into statements (sqlite3's executescript would COMMIT); a
+    trigger's body holds semicolons of its own, so a statement ends where SQLite says so."""
+    statements, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                statements.append(current.strip())
+            current = ""
+    return statements
 
 
 def _private_folder(root: Path, folder: Path, shown: str) -> None:

@@ -38,6 +38,8 @@ from ..content.schema import check_events_source
 from ..content.validate import Project
 from ..errors import BriefingError, Problem, count
 from ..render.eml import list_label
+from .joining import TALLIES as SIGNUP_TALLIES
+from .joining import Joining
 from .store import Store, address_key, now
 from .tokens import KEY_ENV, KEY_FILE, TOKEN, Tokens, load_key
 
@@ -83,6 +85,7 @@ class Event:
     token: str
     time: str
     line: int
+    entry: dict | None = None  # a sign-up or a confirmation, for joining.py
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ def _read_events(project: Project, source: Source, config: Config) -> tuple[list
             continue
         try:
             entry = json.loads(raw)
+            if isinstance(entry, dict) and "kind" in entry:  # the sign-up pages' events
+                events.append(Event("", str(entry.get("time", "")), number, entry))
+                continue
             token, time = entry["token"], entry["time"]
             if not (isinstance(token, str) and isinstance(time, str)):
                 raise TypeError
@@ -410,7 +416,12 @@ def _remember(store: Store, source: str, key: str) -> None:
 def _apply_events(events: list[Event], source: Source, applier: Applier) -> str:
     store, readers, run = applier.store, applier.readers, applier.run
     tally: Counter[str] = Counter()
+    joining: Joining | None = None
     for event in events:
+        if event.entry is not None:
+            joining = joining or Joining(applier)
+            tally[joining.apply(event.entry, (source.value, event.line))] += 1
+            continue
         key = f"{event.time} {event.token}"
         if _seen(store, "events", key):
             tally["seen before"] += 1
@@ -454,7 +465,7 @@ _TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
             ("other feedback report", "other feedback reports"),
             ("temporary failure with no issue", "temporary failures with no issue"),
             ("report not understood", "reports not understood"),
-            ("other message", "other messages")]
+            ("other message", "other messages"), *SIGNUP_TALLIES]
 
 
 def _tally(source: Source, read: int, noun: str, tally: Counter[str]) -> str:
@@ -838,8 +849,8 @@ def _record_run(store: Store, source: Source) -> None:
 
 
 def _changes(run: Run) -> str:
-    parts = [f"{run.changed[s]} {s}" for s in ("unsubscribed", "bounced", "complained")
-             if run.changed[s]]
+    parts = [f"{run.changed[s]} {s}" for s in ("subscribed", "unsubscribed", "bounced",
+                                               "complained") if run.changed[s]]
     if run.changed["temporary"]:
         parts.append(count(run.changed["temporary"], "temporary failure") + " counted")
     return "sync: " + (", ".join(parts) if parts else "no reader changed")
