@@ -132,6 +132,12 @@ def consent_wording(newsletter: str) -> str:
             "every issue.")
 
 
+def wording_hash(text: str) -> str:
+    """The consent record's fingerprint of the words a reader agreed to."""
+    import hashlib
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Config:
     """briefing.yaml, validated (content/schema.py's CONFIG declares the keys)."""

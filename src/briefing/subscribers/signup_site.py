@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
-from ..content.model import Config, consent_wording
+from ..content.model import Config, consent_wording, wording_hash
 from ..content.schema import parse_mailbox
 from .signup import (
     DAY,
@@ -87,11 +87,6 @@ HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
 ]
-
-
-def wording_hash(text: str) -> str:
-    """The consent record's fingerprint of the words a reader agreed to."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def page(title: str, body: str, lang: str = "en") -> bytes:
