@@ -167,8 +167,9 @@ def test_an_endpoint_that_cannot_send_or_sign_says_so_at_start(factory) -> None:
                           env={"BRIEFING_TOKEN_KEY": ""})
     assert (started.code, started.err) == (1, (
         "$BRIEFING_SIGNUP_KEY: error: is not set, and there is no .briefing/token.key here to "
-        "make the confirmation links with (on the editor's machine run 'briefing subscribers "
-        "signup-key' and set $BRIEFING_SIGNUP_KEY to what it prints)\n"))
+        "make the confirmation links with (in the editor's project, run 'briefing subscribers "
+        "signup-key' once (it makes the key); on another host, set $BRIEFING_SIGNUP_KEY to what "
+        "it prints there)\n"))
     started = project.cli("subscribers", "serve", "--port", str(port), "--smtp",
                           "smtp://127.0.0.1:1", "--insecure",
                           env={"BRIEFING_SIGNUP_KEY": "not-a-key"})

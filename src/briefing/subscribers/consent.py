@@ -258,12 +258,16 @@ def forget(project: Project, value: str, confirm: Callable[[str], bool]) -> list
     if not confirm(f"Erase {address}: {erasure.describe()}; and keep only a keyed hash of the "
                    "address, so that nothing brings it back without their new consent?"):
         return ["nothing erased"]
+    # Deleted rows stay readable in free pages and in the WAL: overwrite them with zeros, and
+    # empty the WAL once the erasure is in the database file.
+    store.db.execute("PRAGMA secure_delete = ON")
     with store.transaction() as db:
         for table, column in _TABLES:
             db.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))  # noqa: S608
         db.execute("DELETE FROM signups_pending WHERE address_hash = ?", (address_hash,))
         db.execute("INSERT OR REPLACE INTO erased (address_hash, erased_at) VALUES (?, ?)",
                    (erasure_hash(token_key, address), now()))
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     lines = [f"erased {address}: {erasure.describe()}; kept a keyed hash of the address as a "
              "suppression (add --resubscribe or import --resubscribe, with their new consent, "
              "or their own confirmed sign-up, lifts it)"]

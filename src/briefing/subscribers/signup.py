@@ -114,8 +114,8 @@ def endpoint_keys(root: Path, may_create: bool) -> EndpointKeys:
         raise BriefingError(Problem(
             f"${KEY_ENV}", 0, 0, f"is not set, and there is no {KEY_FILE} here to make the "
                                  "confirmation links with",
-            "on the editor's machine run 'briefing subscribers signup-key' and set "
-            f"${KEY_ENV} to what it prints"))
+            "in the editor's project, run 'briefing subscribers signup-key' once (it makes the "
+            f"key); on another host, set ${KEY_ENV} to what it prints there"))
     keys = editor_keys(load_key(root, create=True))
     return EndpointKeys(keys.mac, keys.public)
 
