@@ -10,6 +10,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from conftest import make_project
 from endpoint_helpers import request
 from signup_helpers import (
     FORM,
@@ -110,7 +111,8 @@ def test_a_sign_up_made_before_the_erasure_stays_out_a_new_one_comes_in(factory)
     assert "erase.me@example.org" in project.cli("subscribers", "list").out
 
 
-def test_the_ip_address_only_as_a_keyed_hash_and_the_themes_chosen(factory) -> None:
+def test_the_ip_address_only_as_a_keyed_hash_and_the_themes_chosen(factory,
+                                                                    tmp_path: Path) -> None:
     project, port = signup_project(factory, extra="  record_ip: true\n  choose_themes: true\n")
     with Server() as mail, signup_endpoint(project, port, mail):
         form = request(port, "GET", "/s").text
@@ -138,6 +140,21 @@ def test_the_ip_address_only_as_a_keyed_hash_and_the_themes_chosen(factory) -> N
     assert record["consent"]["themes"] == ["ethics"]
     for private in (STORE, ".briefing/events.jsonl"):
         assert b"127.0.0.1" not in (project.root / private).read_bytes(), private
+
+    # The consent record travels with the reader: export, then import into another project.
+    exported = project.cli("subscribers", "export", "readers.csv")
+    assert exported.code == 0, exported.err
+    header = (project.root / "readers.csv").read_text().splitlines()[0]
+    assert header == ("address,name,status,source,added_at,status_changed_at,status_reason,"
+                      "signed_up_at,confirmed_at,signup_page,consent_sha256,consent_wording,"
+                      "ip_hash")
+    other = make_project(tmp_path / "other")
+    imported = other.cli("subscribers", "import", str(project.root / "readers.csv"),
+                         "--email-column", "address")
+    assert imported.code == 0, imported.err
+    moved = json.loads(other.cli("subscribers", "show", "themed@example.org", "--format",
+                                 "json").out)
+    assert moved["consent"] == dict(record["consent"], themes=[])  # themes: issue 22's column
 
 
 def test_show_answers_for_any_address_and_refuses_a_malformed_one(factory) -> None:
@@ -179,3 +196,17 @@ def test_a_store_from_before_consent_records_is_brought_up_to_date(factory) -> N
     assert record["consent"]["signed_up_at"] == "2025-01-02T03:04:05Z"
     assert record["history"] == [{"status": "unsubscribed", "at": "2025-06-07T08:09:10Z",
                                   "reason": "in the Mailchimp export as unsubscribed"}]
+
+
+def test_an_import_with_a_bad_consent_column_imports_nothing(project) -> None:
+    (project.root / "bad.csv").write_text(
+        "address,name,signed_up_at,consent_sha256\n"
+        "a@example.org,A,yesterday,abc\n"
+        "b@example.org,B,2026-01-01T00:00:00Z,\n")
+    result = project.cli("subscribers", "import", "bad.csv", "--email-column", "address")
+    assert (result.code, result.err) == (1, (
+        "bad.csv:2:1: error: 'signed_up_at' is not a UTC time like 2026-02-13T09:00:00Z: "
+        "'yesterday'\n"
+        "bad.csv:2:1: error: 'consent_sha256' is not 64 hex digits: 'abc'\n"
+        "2 errors in 1 file\n"))
+    assert project.cli("subscribers", "list").out == ""

@@ -121,12 +121,16 @@ def formatted(readers: list[Subscriber], output: str) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def to_csv(readers: list[Subscriber]) -> str:
+def to_csv(readers: list[Subscriber], consent: dict[str, list[str]] | None = None) -> str:
+    """With `consent` (consent_csv.exported), the consent columns too."""
+    from . import consent_csv
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + (consent_csv.COLUMNS if consent is not None else ()))
+    blank = [""] * len(consent_csv.COLUMNS)
     for s in readers:
-        writer.writerow([getattr(s, c) for c in EXPORT_COLUMNS])
+        extra = consent.get(address_key(s.address), blank) if consent is not None else []
+        writer.writerow([getattr(s, c) for c in EXPORT_COLUMNS] + extra)
     return buffer.getvalue()
 
 
@@ -134,8 +138,9 @@ def export(project: Project, target: Path | None) -> tuple[str, int]:
     """Every reader, all statuses (a suppression list is part of the list), as CSV: to the
     file given, written privately (0600, never under out/), or returned for stdout."""
     _config, store = open_store(project)
+    from .consent_csv import exported
     readers = store.subscribers()
-    text = to_csv(readers)
+    text = to_csv(readers, exported(store))
     if target is not None:
         _write_private(project, target, text.encode("utf-8"))
     return text, len(readers)
@@ -170,6 +175,8 @@ def import_file(project: Project, path: Path, email_column: str | None,
     """Read the whole file, then apply it in one transaction (all or nothing)."""
     shown = str(path)
     layout, rows = read_csv(path, shown, email_column, name_column)
+    from . import consent_csv
+    consent = consent_csv.read(path, shown)  # our own export's consent columns, if it has them
     _config, store = open_store(project)
     result = ImportResult(layout, notes=list(store.notes))
     source = f"import:{layout}:{path.name}"
@@ -193,6 +200,8 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 reason = f"in the {layout} export as {row.status}" if row.status != "active" \
                     else ""
                 store.insert(row.address, row.name, row.status, source, reason, stamp)
+                if consent is not None and key in consent:
+                    consent_csv.restore(store, row.address, consent[key], source)
                 (result.added if row.status == "active" else result.suppressed).append(
                     row.address)
             elif existing.suppressed and row.status == "active":
