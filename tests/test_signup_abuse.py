@@ -131,6 +131,8 @@ def test_every_bad_input_gets_a_clear_answer_and_no_mail(factory) -> None:
 
         raw = [  # (method, path, body, headers, status)
             ("POST", "/s", b"address=\xff@example.org", {"Content-Type": FORM}, 400),
+            ("POST", "/s", b"address=%FF%40example.org&consent=" + CONSENT.encode(),
+             {"Content-Type": FORM}, 400),
             ("POST", "/s", urlencode([("x", "1")] * 65).encode(), {"Content-Type": FORM}, 400),
             ("POST", "/s", b'{"address": "a@example.org"}',
              {"Content-Type": "application/json"}, 415),
@@ -142,6 +144,9 @@ def test_every_bad_input_gets_a_clear_answer_and_no_mail(factory) -> None:
         for method, path, body, headers, status in raw:
             answer = request(port, method, path, body, headers)
             assert answer.status == status, (method, path, answer.text)
+            if path == "/s" and status in (400, 415):
+                assert error_of(answer) == "The form could not be read. Please fill it in " \
+                                           "again.", body
     assert mail.received == []
     assert events(project) == []
 

@@ -17,6 +17,8 @@ answers:
   scanners and link previews fetch every URL in a message (RFC 8058 §1).
 - GET /events: the recorded events, to a caller with `Authorization: Bearer <secret>` only; the
   secret comes from an environment variable, and without it /events does not exist.
+- /s and /c/<token>: with `signup:` in briefing.yaml, the sign-up form and its confirmation
+  links (signup_site.py), which record sign-ups and confirmations as events too.
 
 An unknown or malformed token gets the same answer as a good one (a malformed one is not
 recorded), so the endpoint tells nobody which tokens exist. Anything else is 404, 405 or 413.

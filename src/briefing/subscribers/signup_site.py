@@ -116,7 +116,8 @@ def read_form(body: bytes, config: Config) -> Form:
     """The fields of a form-encoded body, each checked as `check` would check it."""
     form = Form()
     try:
-        fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=64)
+        fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=64,
+                           errors="strict")  # %FF is as unreadable as a raw 0xFF
     except (UnicodeDecodeError, ValueError):
         form.errors["form"] = "The form could not be read. Please fill it in again."
         return form
@@ -377,8 +378,6 @@ class SignupSite:
         if form.honeypot:  # a bot: the page a person would get, and nothing else
             return self._answer(start_response, "200 OK", self.pages["check"])
         if form.errors:
-            if "form" in form.errors:
-                form.consent = ""
             return self._answer(start_response, "400 Bad Request", self.form_page(form))
         address_hash = self.keys.address_hash(form.address)
         verdict, first = self.limits.admit(address_hash)
