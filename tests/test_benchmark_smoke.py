@@ -46,3 +46,14 @@ def test_send_benchmark_smoke_produces_its_table() -> None:
     # Into the private Postfix: measured, or skipped with the reason (no postfix, not root);
     # the four-connection row says "not yet available" until send has --connections.
     assert "into a private Postfix |" in proc.stdout
+
+
+def test_signup_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/signup.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| what | seconds | rate | notes |" in proc.stdout
+    for row in ("| 50 posts of one address, 4 client threads |",
+                "| 20 addresses under the cap: all answered / all mails at the sink |",
+                "| `subscribers sync` of 200 sign-ups and 200 confirmations |"):
+        assert row in proc.stdout, row
