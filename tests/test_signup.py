@@ -205,3 +205,20 @@ def test_a_confirmation_link_that_is_changed_or_expired_confirms_nothing(factory
         assert [e["kind"] for e in events(project)] == ["signup"]
     assert project.cli("subscribers", "sync").out.endswith("sync: no reader changed\n")
     assert "late@example.org" not in project.cli("subscribers", "list").out
+
+
+def test_the_longest_name_still_makes_a_link_that_works(factory) -> None:
+    project, port = signup_project(factory)
+    with Server() as mail, signup_endpoint(project, port, mail):
+        name = "\N{SLIGHTLY SMILING FACE}" * 100  # 100 characters of 4 bytes each
+        long_address = "a" * 64 + "@" + ".".join(["b" * 60, "c" * 60, "d" * 60, "org"])
+        assert len(long_address) == 251
+        assert sign_up(port, long_address, name=name).status == 200
+        wait_for(lambda: mails_to(mail, long_address), "the confirmation mail")
+        data = mails_to(mail, long_address)[0]
+        assert b"Content-Transfer-Encoding: quoted-printable" in data  # a link of 1,000+
+        assert max(len(line) for line in data.split(b"\r\n")) <= 998  # RFC 5322 2.1.1
+        path = confirmation_path(data)
+        assert (request(port, "GET", path).status, confirm(port, path).status) == (200, 200)
+    assert project.cli("subscribers", "sync").code == 0
+    assert f"  name:        {name}\n" in project.cli("subscribers", "show", long_address).out

@@ -9,30 +9,29 @@ newsletter's own words, the address itself and the link.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from ..content.model import Config
-from .eml import BODY_POLICY, POLICY
+from .eml import BODY_POLICY, MAX_LINE, POLICY
 
 
 def confirmation_text(config: Config, address: str, link: str, expires: dt.datetime) -> str:
     name = config.name
-    return (
-        f"Someone, probably you, asked to receive {name} at {address}.\n"
-        "\n"
-        "To confirm, open this link and press the button on the page:\n"
-        "\n"
-        f"{link}\n"
-        "\n"
-        f"The link works until {expires.strftime('%d %B %Y, %H:%M UTC').lstrip('0')}. If you "
-        "did not ask for this, ignore this message: you will not be subscribed and will hear "
-        "nothing more from us.\n"
-        "\n"
-        "-- \n"
-        f"{name}\n"
-        f"{config.address}\n")
+    until = expires.strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+    paragraphs = [
+        f"Someone, probably you, asked to receive {name} at {address}.",
+        "To confirm, open this link and press the button on the page:",
+        link,  # never wrapped: on a line of its own, whole
+        f"The link works until {until}. If you did not ask for this, ignore this message: "
+        "you will not be subscribed and will hear nothing more from us.",
+    ]
+    body = "\n\n".join(p if p == link else textwrap.fill(p, 72, break_long_words=False,
+                                                          break_on_hyphens=False)
+                       for p in paragraphs)
+    return f"{body}\n\n-- \n{name}\n{config.address}\n"
 
 
 def confirmation_message(config: Config, address: str, link: str, expires: dt.datetime,
@@ -49,7 +48,9 @@ def confirmation_message(config: Config, address: str, link: str, expires: dt.da
     # RFC 3834 §5: sent by a program, not a person, so vacation responders stay quiet.
     message["Auto-Submitted"] = "auto-generated"
     body = confirmation_text(config, address, link, expires)
-    # 7bit keeps the link on one line (under 998 octets: MAX_TOKEN); a non-ASCII name makes
-    # quoted-printable, whose soft line breaks every mail client joins again.
-    message.set_content(body, cte="7bit" if body.isascii() else "quoted-printable")
+    # 7bit keeps the link on one line; a non-ASCII name, or a link past RFC 5322's 998 octets
+    # (a long name sealed into the token), makes quoted-printable, whose soft line breaks every
+    # mail client joins again before it finds the link.
+    plain = body.isascii() and max(map(len, body.splitlines())) <= MAX_LINE
+    message.set_content(body, cte="7bit" if plain else "quoted-printable")
     return message.as_bytes(policy=POLICY)
