@@ -180,7 +180,7 @@ def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
              signup: Callable[[EventLog], SignupSite] | None = None) -> WSGIApp:
     """The endpoint as a WSGI application. The events file is created (0600, empty) now; the
     /events secret is read from `secret_env` now, once. With `signup` (signup_site.py's
-    `signup_pages`), it serves the sign-up pages too."""
+    `SignupPages`), it serves the sign-up pages too."""
     log = EventLog(Path(events_path))
     log.create()
     site = signup(log) if signup is not None else None
