@@ -210,3 +210,49 @@ def test_an_import_with_a_bad_consent_column_imports_nothing(project) -> None:
         "bad.csv:2:1: error: 'consent_sha256' is not 64 hex digits: 'abc'\n"
         "2 errors in 1 file\n"))
     assert project.cli("subscribers", "list").out == ""
+
+
+def test_pending_sign_ups_are_shown_to_their_owner_and_go_when_they_expire(factory) -> None:
+    from briefing.subscribers.signup import editor_keys, stamp
+    project = factory()
+    assert project.cli("subscribers", "signup-key").code == 0
+    keys = editor_keys((project.root / ".briefing/token.key").read_text().strip().encode())
+    now = int(time.time())
+
+    def signup(number: int, address: str, made: int, expires: int) -> str:
+        return json.dumps({"kind": "signup", "time": stamp(made), "id": f"{number:024x}",
+                           "address": keys.address_hash(address), "expires": stamp(expires),
+                           "page": "https://example.org/archive/", "consent": ""}) + "\n"
+
+    events = project.root / ".briefing" / "events.jsonl"
+    events.write_text(signup(1, "wait@example.org", now - 60, now + 86_400)
+                      + signup(2, "old@example.org", now - 9 * 86_400, now - 2 * 86_400)
+                      + signup(3, "gone@example.org", now - 60, now + 86_400))
+    events.chmod(0o600)
+    synced = project.cli("subscribers", "sync")
+    assert synced.out == ("synced events .briefing/events.jsonl: 3 new events (2 sign-ups "
+                          "waiting for confirmation, 1 expired sign-up)\n"
+                          "sync: no reader changed\n"), synced.out
+    shown = project.cli("subscribers", "show", "wait@example.org").out
+    assert shown == ("wait@example.org\nstatus history (0)\nissues sent (0)\nwhat came back "
+                     "(0)\nsign-ups waiting for confirmation (1)\n"
+                     f"  {stamp(now - 60)} on https://example.org/archive/, expires "
+                     f"{stamp(now + 86_400)}\n")
+    # Each sync forgets the sign-ups whose link expired; forget takes a pending one too.
+    events.write_text(events.read_text() + signup(4, "later@example.org", now, now + 86_400))
+    assert project.cli("subscribers", "sync").code == 0
+    held = sqlite3.connect(project.root / STORE).execute(
+        "SELECT id FROM signups_pending ORDER BY id").fetchall()
+    assert held == [(f"{1:024x}",), (f"{3:024x}",), (f"{4:024x}",)]  # 2 was never kept
+    erased = project.cli("subscribers", "forget", "gone@example.org", "--yes")
+    assert erased.out.startswith("erased gone@example.org: 1 other row; kept a keyed hash")
+    held = sqlite3.connect(project.root / STORE).execute(
+        "SELECT id FROM signups_pending ORDER BY id").fetchall()
+    assert held == [(f"{1:024x}",), (f"{4:024x}",)]
+    with sqlite3.connect(project.root / STORE) as db:  # a day later: the link of 4 expired
+        db.execute("UPDATE signups_pending SET expires_at = ? WHERE id = ?",
+                   (stamp(now - 1), f"{4:024x}"))
+    assert project.cli("subscribers", "sync").code == 0
+    held = sqlite3.connect(project.root / STORE).execute(
+        "SELECT id FROM signups_pending ORDER BY id").fetchall()
+    assert held == [(f"{1:024x}",)]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # What a sync counts (singular, plural), after sync.py's own.
 TALLIES = [("subscribed", "subscribed"), ("confirmed again", "confirmed again"),
            ("sign-up waiting for confirmation", "sign-ups waiting for confirmation"),
+           ("expired sign-up", "expired sign-ups"),
            ("confirmation not applied", "confirmations not applied"),
            ("event not understood", "events not understood")]
 _HEX = {24: re.compile(r"[0-9a-f]{24}"), 32: re.compile(r"[0-9a-f]{32}"),
@@ -100,6 +101,8 @@ class Joining:
         if self._seen(key):
             return "seen before"
         consent = entry.get("consent", "")
+        if fields[2] < now():  # its link has expired already: nothing to wait for
+            return self._done(key, "expired sign-up")
         self.store.db.execute(
             "INSERT OR IGNORE INTO signups_pending (id, address_hash, signed_up_at, expires_at, "
             "page, wording_hash, ip_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
