@@ -85,28 +85,28 @@ class Joining:
         return "event not understood"
 
     def _sign_up(self, entry: dict[str, Any], where: tuple[str, int]) -> str:
-        fields = (entry.get("id"), entry.get("time"), entry.get("expires"))
+        signup_id, time, expires = entry.get("id"), entry.get("time"), entry.get("expires")
         page, wording = entry.get("page", ""), entry.get("wording", "")
         if not (_hex(entry.get("id"), 24) and _hex(entry.get("address"), 32)
                 and _hex(entry.get("consent", ""), 64, empty=True)
                 and _hex(entry.get("ip", ""), 32, empty=True)
-                and seconds_of(entry.get("time")) is not None
-                and seconds_of(entry.get("expires")) is not None
+                and seconds_of(time) is not None and seconds_of(expires) is not None
                 and isinstance(page, str) and len(page) <= 500
                 and isinstance(wording, str) and len(wording) <= 2000):
             self._warn(where, "is not a sign-up event (id, time, address, expires, page, "
                               "consent); skipped")
             return "event not understood"
-        key = f"signup {fields[0]}"
+        assert isinstance(time, str) and isinstance(expires, str)  # seconds_of said so
+        key = f"signup {signup_id}"
         if self._seen(key):
             return "seen before"
         consent = entry.get("consent", "")
-        if fields[2] < now():  # its link has expired already: nothing to wait for
+        if expires < now():  # its link has expired already: nothing to wait for
             return self._done(key, "expired sign-up")
         self.store.db.execute(
             "INSERT OR IGNORE INTO signups_pending (id, address_hash, signed_up_at, expires_at, "
             "page, wording_hash, ip_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (fields[0], entry["address"], fields[1], fields[2], page, consent,
+            (signup_id, entry["address"], time, expires, page, consent,
              entry.get("ip", "")))
         if wording and hashlib.sha256(wording.encode("utf-8")).hexdigest() == consent:
             self.store.db.execute("INSERT OR IGNORE INTO consent_wordings (hash, text, "
