@@ -18,6 +18,7 @@ same way whatever the address.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import html
 import math
@@ -324,7 +325,6 @@ class SignupSite:
             event["wording"] = self.wording  # so the words can be shown later (sync keeps them)
         if self.signup.record_ip:
             event["ip"] = self.keys.ip_hash(environ.get("REMOTE_ADDR", ""))
-        import datetime as dt
         data = confirmation_message(
             self.config, form.address, self.signup.confirm_url_for(token),
             dt.datetime.fromtimestamp(expires, dt.UTC), dt.datetime.fromtimestamp(now, dt.UTC),
