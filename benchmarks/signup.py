@@ -39,7 +39,7 @@ def project(port: int, cap: int) -> Path:
         config.write(f"signup:\n  url: http://127.0.0.1:{port}/s\n"
                      f"  confirm_url: http://127.0.0.1:{port}/c/{{token}}\n"
                      f"  hourly_cap: {cap}\n")
-    subprocess.run(BRIEFING + ["subscribers", "signup-key"], cwd=ROOT, check=True,
+    subprocess.run(BRIEFING + ["subscribers", "endpoint-key"], cwd=ROOT, check=True,
                    capture_output=True)
     return ROOT
 
@@ -117,7 +117,7 @@ def sync_of(count: int) -> str:
     for i in range(count):
         signup_id = f"{i:024x}"
         address = f"reader{i}@example.org"
-        lines.append({"kind": "signup", "time": stamp(now), "id": signup_id,
+        lines.append({"kind": "signup", "time": stamp(now), "token": signup_id,
                       "address": keys.address_hash(address), "expires": stamp(now + 86_400),
                       "page": "https://news.example.org/s", "consent": "0" * 64})
         lines.append({"kind": "confirm", "time": stamp(now + 1), "token": make_token(

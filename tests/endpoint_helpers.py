@@ -51,6 +51,31 @@ ASK_PAGE = page("Unsubscribe?", (
 DONE_PAGE = page("Unsubscribed", (
     "<p>You will not receive Test Briefing any more. Your request is applied before the next "
     "issue is sent.</p>\n"))
+HOW = ("use the unsubscribe link at the bottom of an issue in your own inbox, or your mail "
+       "program's Unsubscribe button")
+ARCHIVE_PAGE = page("This is the public copy", (
+    "<p>This link is in the public copy of Test Briefing (its web archive, or a copy forwarded "
+    "to you), which belongs to no reader, so it cannot unsubscribe anyone. Nothing was "
+    f"changed.</p>\n<p>To stop receiving Test Briefing, {HOW}.</p>\n"))
+INVALID_PAGE = page("This link is not valid", (
+    "<p>This unsubscribe link is not one this newsletter made: it may have been cut short or "
+    "changed on the way. Nothing was changed.</p>\n"
+    f"<p>To stop receiving Test Briefing, {HOW}.</p>\n"))
+
+
+def keyed(project: ProjectFactory) -> ProjectFactory:
+    """A dry-run send makes the token key and .briefing/endpoint.key, as in a real project."""
+    result = project.cli("send", "--smtp", "smtp://127.0.0.1:2525", "--insecure")
+    assert result.code == 0, result.err
+    assert (project.root / ".briefing" / "endpoint.key").is_file()
+    return project
+
+
+def minted(project: ProjectFactory, address: str) -> str:
+    """The token the list makes for an address (docs/subscribers.md's definition, computed in
+    tests/test_copies.py independently of briefing's code)."""
+    from test_copies import token_for
+    return token_for(project, address)
 
 
 @dataclass

@@ -44,6 +44,8 @@ def signup_project(factory: Callable[..., ProjectFactory], extra: str = "",
         assert project.cli("subscribers", "add", address).code == 0
     built = project.cli("build")
     assert built.code == 0, built.err
+    keyed = project.cli("subscribers", "endpoint-key")  # as the first send would
+    assert keyed.code == 0, keyed.err
     return project, port
 
 
@@ -61,7 +63,7 @@ def signup_endpoint(project: ProjectFactory, port: int, server: Server, *args: s
     """`briefing subscribers serve` on `port`, mailing through `server`, until the block ends
     (SIGTERM); it must stop cleanly, with no traceback on its stderr."""
     full_env = dict(os.environ)
-    for name in ("BRIEFING_EVENTS_SECRET", "BRIEFING_SIGNUP_KEY", "BRIEFING_TOKEN_KEY"):
+    for name in ("BRIEFING_EVENTS_SECRET", "BRIEFING_TOKEN_KEY"):
         full_env.pop(name, None)
     full_env.update(env or {})
     process = subprocess.Popen(

@@ -30,6 +30,7 @@ class Behaviour:
     """What the server does: replies queued per recipient, and when to drop a connection."""
 
     replies: dict[str, list[str]] = field(default_factory=dict)  # RCPT address -> replies to use
+    every_rcpt: str | None = None  # the reply to every RCPT ({address} is filled in), if set
     # RCPT address -> replies to the end of DATA (the message refused, not the address)
     data_replies: dict[str, list[str]] = field(default_factory=dict)
     drop_after: int | None = None  # close the connection at the RCPT after this many messages
@@ -61,6 +62,8 @@ class Handler:
             queue = b.replies.get(address)
             if queue:
                 return queue.pop(0)
+            if b.every_rcpt is not None:
+                return b.every_rcpt.format(address=address)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

@@ -48,6 +48,27 @@ def test_send_benchmark_smoke_produces_its_table() -> None:
     assert "into a private Postfix |" in proc.stdout
 
 
+def test_list_integrity_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/list_integrity.py"),
+                           "--smoke"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| what | median ms | peak RSS MB | notes |" in proc.stdout
+    for row in ("`subscribers sync`, 100 clicks and 100 proven bounces, 2,002 readers",
+                "the same sync again",
+                "one-click POST at `serve`, 200 idle connections held open"):
+        assert f"| {row} |" in proc.stdout, row
+
+
+def test_intake_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/intake.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for row in ("`add --dry-run`, 5 pages in one run", "`add --dry-run`, one page",
+                "`sources --save`, 5 new pages", "`sources --save`, 5 pages unchanged",
+                "`check`, 10 quotations with saved copies"):
+        assert f"| {row} |" in proc.stdout, row
+
+
 def test_signup_benchmark_smoke_produces_its_table() -> None:
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks/signup.py"), "--smoke"],
                           capture_output=True, text=True, timeout=600)

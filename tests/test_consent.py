@@ -179,14 +179,14 @@ def test_a_store_from_before_consent_records_is_brought_up_to_date(factory) -> N
     store = project.root / STORE
     store.parent.mkdir(mode=0o700)
     db = sqlite3.connect(store)
-    for script in MIGRATIONS[:2]:
+    for script in MIGRATIONS[:3]:
         for statement in _statements(script):
             db.execute(statement)
     db.execute("INSERT INTO subscribers (address, address_key, name, status, source, added_at, "
                "status_changed_at, status_reason) VALUES ('old@example.org', 'old@example.org', "
                "'', 'unsubscribed', 'import:Mailchimp:old.csv', '2025-01-02T03:04:05Z', "
                "'2025-06-07T08:09:10Z', 'in the Mailchimp export as unsubscribed')")
-    db.execute("PRAGMA user_version = 2")
+    db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
     store.chmod(0o600)
@@ -215,12 +215,12 @@ def test_an_import_with_a_bad_consent_column_imports_nothing(project) -> None:
 def test_pending_sign_ups_are_shown_to_their_owner_and_go_when_they_expire(factory) -> None:
     from briefing.subscribers.signup import editor_keys, stamp
     project = factory()
-    assert project.cli("subscribers", "signup-key").code == 0
+    assert project.cli("subscribers", "endpoint-key").code == 0
     keys = editor_keys((project.root / ".briefing/token.key").read_text().strip().encode())
     now = int(time.time())
 
     def signup(number: int, address: str, made: int, expires: int) -> str:
-        return json.dumps({"kind": "signup", "time": stamp(made), "id": f"{number:024x}",
+        return json.dumps({"kind": "signup", "time": stamp(made), "token": f"{number:024x}",
                            "address": keys.address_hash(address), "expires": stamp(expires),
                            "page": "https://example.org/archive/", "consent": ""}) + "\n"
 

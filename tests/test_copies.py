@@ -31,12 +31,16 @@ LIST = CONFIG.replace(
 
 
 def token_for(project, address: str, label: str = "test-briefing.example.org") -> str:
-    """The token as the README defines it, computed here independently of briefing's code:
-    18 bytes of HMAC-SHA256(key, 'briefing-unsubscribe' NUL list-label NUL address), base64url."""
+    """The token as docs/subscribers.md defines it, computed here independently of briefing's
+    code: 12 bytes of HMAC-SHA256(key, 'briefing-unsubscribe' NUL list-identity NUL address),
+    then 6 bytes of HMAC-SHA256(check-key, those 12), check-key = HMAC-SHA256(key,
+    'briefing-endpoint-check'); base64url."""
     key = (project.root / ".briefing" / "token.key").read_text().strip().encode()
-    mac = hmac.new(key, b"briefing-unsubscribe\0" + label.encode() + b"\0"
-                   + address.lower().encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:18]).decode()
+    reader = hmac.new(key, b"briefing-unsubscribe\0" + label.encode() + b"\0"
+                      + address.lower().encode(), hashlib.sha256).digest()[:12]
+    check = hmac.new(key, b"briefing-endpoint-check", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(
+        reader + hmac.new(check, reader, hashlib.sha256).digest()[:6]).decode()
 
 
 def fields(head: bytes) -> list[tuple[str, bytes]]:
@@ -168,7 +172,7 @@ def test_suppressed_addresses_are_never_mailed(factory) -> None:
 
 
 def test_long_list_unsubscribe_stays_literal_in_every_copy(factory) -> None:
-    url = "https://example.org/u/" + "t" * 800 + "/{token}"
+    url = "https://example.org/u/" + "t" * 550 + "/{token}"  # 600 with its token
     config = CONFIG.replace("url: https://example.org/u/{token}",
                             f"url: {url}\n  mailto: mailto:leave+{{token}}@example.org")
     project = factory(config=config)
@@ -310,3 +314,31 @@ def test_connections_out_of_range_is_a_usage_error(factory) -> None:
     assert result.code == 2
     assert result.err.endswith("Error: Invalid value for '--connections': 0 is not in the "
                                "range 1<=x<=32.\n"), result.err
+
+
+def test_a_list_unsubscribe_over_998_octets_with_its_tokens_is_refused(factory) -> None:
+    """Each key was under its own cap of 900, but {token} grows by 17 characters wherever it
+    stands, and the line as sent holds both: 1,075 octets were possible. Now each is counted
+    with its tokens filled in, within caps that add up to at most 974 octets (RFC 5322 2.1.1:
+    998)."""
+    url = "https://example.org/u/{token}/{token}/{token}/" + "t" * 600
+    mailto = "mailto:leave+{token}@example.org?subject=" + "s" * 350
+    config = CONFIG.replace("url: https://example.org/u/{token}",
+                            f"url: {url}\n  mailto: {mailto}")
+    project = factory(config=config + "bounce_address: bounces+{name}@example.org\n")
+    filled = [len(v.replace("{token}", "T" * 24)) for v in (url, mailto)]
+    result = project.cli("check")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"briefing.yaml:8:8: error: 'url' is {filled[0]:,} characters with its tokens filled "
+        "in; at most 600, so that the List-Unsubscribe line fits RFC 5322's 998 octets "
+        "(shorten it)\n"
+        f"briefing.yaml:9:11: error: 'mailto' is {filled[1]:,} characters with its tokens "
+        "filled in; at most 350, so that the List-Unsubscribe line fits RFC 5322's 998 octets "
+        "(shorten it)\n"
+        "briefing.yaml:17:17: error: 'bounce_address' has '{name}', which briefing does not "
+        "fill in (the only placeholder is {token}, e.g. bounces+{token}@example.org)\n"
+        "3 errors in 1 file\n")
+    fits = CONFIG.replace("url: https://example.org/u/{token}",
+                          f"url: {url[:-120]}\n  mailto: {mailto[:-80]}")
+    assert factory(config=fits).cli("check").code == 0

@@ -130,6 +130,24 @@ def test_sigint_and_sigterm_stop_cleanly_and_say_how_to_resume(ten, number, code
         assert copies(server) == Counter(READERS)  # each exactly once, over both runs
 
 
+def test_with_rate_no_new_copy_starts_after_the_signal(ten) -> None:
+    """--rate 1 over three connections: two connections are waiting for their slot when the
+    signal comes. Neither starts its copy: no MAIL FROM reaches the server after the signal."""
+    with Server() as server:
+        running = start_send(ten, "--smtp", server.url, "--insecure", "--rate", "1",
+                             "--connections", "3")
+        wait_for(lambda: len(server.received) >= 1, "the first copy")
+        running.send_signal(signal.SIGINT)
+        started = len(server.behaviour.mail_froms)
+        out, err = running.communicate(timeout=60)
+        assert running.returncode == 130, err
+        assert len(server.behaviour.mail_froms) == started == len(server.received) == 1
+    assert err.splitlines()[-1] == (
+        f"{server.url}: error: interrupted by SIGINT: sent 1 of 10 recipients; the ledger is "
+        f"saved; 9 not sent (to resume, run: briefing send 2026-W07 --no-dry-run --smtp "
+        f"{server.url} --insecure --rate 1 --connections 3)")
+
+
 def test_sigkill_at_any_moment_never_gives_anyone_two_copies(ten) -> None:
     """SMTP cannot tell whether the copy in flight at the kill arrived: that reader is left
     unconfirmed (0 or 1 copies, never 2); everyone else gets exactly one."""
@@ -424,7 +442,7 @@ def test_several_connections_keep_the_ledger_exact(ten) -> None:
     with Server(behaviour=Behaviour(data_delay=0.1)) as server:
         dry = ten.cli("send", "--smtp", server.url, "--insecure", "--connections", "4")
         assert ("would send: 10 messages (one SMTP transaction per recipient, 4 connections at "
-                "once) and record each accepted one; 4xx replies are retried up to 4 times"
+                "once) and record each accepted one; a 4xx reply is tried up to 4 times in all"
                 ) in dry.out.splitlines()
         result = send(ten, "--smtp", server.url, "--insecure", "--connections", "4")
         assert result.code == 0, result.err

@@ -10,12 +10,16 @@ import json
 import re
 
 from endpoint_helpers import (
+    ARCHIVE_PAGE,
     ASK_PAGE,
     DONE_PAGE,
+    INVALID_PAGE,
     TOKEN_CONFIG,
     add_issue,
     endpoint,
     gmail_one_click,
+    keyed,
+    minted,
     one_click_path,
     request,
 )
@@ -38,7 +42,11 @@ def readers_project(factory):
         assert project.cli("subscribers", "add", address).code == 0
     result = project.cli("build")
     assert result.code == 0, result.err
-    return project
+    return keyed(project)
+
+
+BANNER_EVENTS = (f"events:  {EVENTS} (tokens and times only; only tokens the key "
+                 ".briefing/endpoint.key checks)")
 
 
 def send_to(project, server: Server, *args: str):
@@ -75,7 +83,7 @@ def test_one_click_from_a_delivered_copy_then_sync_and_the_next_issue_skips_the_
         assert served.banner == [
             f"one-click unsubscribe endpoint on {served.url}/u/<token> (waitress; publish it "
             "behind an https proxy)",
-            f"events:  {EVENTS} (tokens and times only)",
+            BANNER_EVENTS,
             "/events: off (set $BRIEFING_EVENTS_SECRET to let 'briefing subscribers sync' "
             "fetch the events over https)",
             "Ctrl-C stops it",
@@ -130,33 +138,68 @@ def test_one_click_from_a_delivered_copy_then_sync_and_the_next_issue_skips_the_
             ".briefing/state.sqlite3, 1 from briefing.yaml; 1 suppressed left out)") in lines
 
 
-def test_malformed_and_unknown_tokens_get_the_same_answer_and_malformed_ones_are_not_kept(
-        factory) -> None:
+def test_made_up_tokens_are_refused_and_never_recorded(factory) -> None:
+    """The endpoint key checks a token without knowing any reader: a made-up or damaged one is
+    answered 404 with a page that says so, and nothing is written, however many arrive."""
     project = readers_project(factory)
     events = project.root / EVENTS
+    real = minted(project, "two@example.org")
+    damaged = real[:-1] + ("A" if real[-1] != "A" else "B")
     with endpoint(project) as served:
-        for path in ("/u/not-a-token", "/u/", "/u/%3Cscript%3E", "/u/" + "A" * 25):
+        for path in ("/u/not-a-token", "/u/", "/u/%3Cscript%3E", "/u/" + "A" * 25,
+                     "/u/" + "Zz" * 12, f"/u/{damaged}", f"/u/{real[:23]}"):
             answer = gmail_one_click(served.port, path)
-            assert (answer.status, answer.text) == (200, DONE_PAGE), path
-            assert request(served.port, "GET", path).text == ASK_PAGE
+            assert (answer.status, answer.text) == (404, INVALID_PAGE), path
+            shown = request(served.port, "GET", path)
+            assert (shown.status, shown.text) == (404, INVALID_PAGE), path
+        # A bot posting made-up tokens: none is recorded, and the file cannot grow.
+        for n in range(300):
+            assert gmail_one_click(served.port, f"/u/{n:024d}").status == 404
         assert events.read_bytes() == b""
-        unknown = "Zz" * 12  # well formed, nobody's: recorded, and sync reports it
-        assert gmail_one_click(served.port, f"/u/{unknown}").text == DONE_PAGE
-        assert [json.loads(x)["token"] for x in events.read_text().splitlines()] == [unknown]
-
+        # A real click still goes through.
+        assert gmail_one_click(served.port, f"/u/{real}").text == DONE_PAGE
+        # A token the list made for an address it does not know (the reader was deleted by
+        # hand, say): recorded, and sync reports it once.
+        stranger = minted(project, "stranger@example.net")
+        assert gmail_one_click(served.port, f"/u/{stranger}").text == DONE_PAGE
+    tokens = [json.loads(x)["token"] for x in events.read_text().splitlines()]
+    assert tokens == [real, stranger]
     first = project.cli("subscribers", "sync")
     assert first.code == 0, first.err
-    report = (f"{EVENTS}:1:1: warning: token '{unknown}' is no known reader's; nothing changed "
-              "(was the copy sent with another token key?)\n")
-    assert first.out == (report + f"synced events {EVENTS}: 1 new event (1 unknown token)\n"
-                         "sync: no reader changed\n")
-    # Not remembered: a click that cannot be honoured is reported at every sync.
-    assert project.cli("subscribers", "sync").out == first.out
+    assert first.out.splitlines()[1:] == [
+        f"{EVENTS}:2:1: warning: token '{stranger}' is no known reader's; nothing changed",
+        f"synced events {EVENTS}: 2 new events (1 unsubscribed, 1 unknown token)",
+        "sync: 1 unsubscribed"]
+    # Reported once, not at every sync.
+    assert project.cli("subscribers", "sync").out == (
+        f"synced events {EVENTS}: 0 new events; 2 seen before\nsync: no reader changed\n")
+
+
+def test_the_public_copys_link_has_its_own_page_and_records_nothing(factory) -> None:
+    """The archive copy (message.eml, the web edition) links /u/ARCHIVE-COPY-NOT-A-TOKEN:
+    anyone may click it; it says what it is and how to unsubscribe, records nothing, and sync
+    has nothing to warn about (also for a click an older endpoint recorded)."""
+    project = readers_project(factory)
+    built = (project.root / "out" / "2026-W07" / "message.eml").read_text()
+    assert "https://example.org/u/ARCHIVE-COPY-NOT-A-TOKEN" in built
+    with endpoint(project) as served:
+        for method in ("GET", "POST"):
+            answer = request(served.port, method, "/u/ARCHIVE-COPY-NOT-A-TOKEN",
+                             b"List-Unsubscribe=One-Click" if method == "POST" else None,
+                             {"Content-Type": "application/x-www-form-urlencoded"})
+            assert (answer.status, answer.text) == (200, ARCHIVE_PAGE)
+            assert_security_headers(answer)
+    assert (project.root / EVENTS).read_bytes() == b""
+    (project.root / EVENTS).write_text(
+        '{"time": "2026-02-16T09:00:00Z", "token": "ARCHIVE-COPY-NOT-A-TOKEN"}\n')
+    synced = project.cli("subscribers", "sync")
+    assert synced.out == (f"synced events {EVENTS}: 1 new event (1 from the public copy)\n"
+                          "sync: no reader changed\n")
 
 
 def test_wrong_bodies_methods_paths_and_big_bodies_are_refused(factory) -> None:
     project = readers_project(factory)
-    token = "Ab" * 12
+    token = minted(project, "two@example.org")
     with endpoint(project) as served:
         port = served.port
         wrong = request(port, "POST", f"/u/{token}", b"List-Unsubscribe=Yes",
@@ -188,7 +231,7 @@ def test_one_click_as_multipart_form_data(factory) -> None:
     """RFC 8058 §3.2: the POST SHOULD be multipart/form-data (Gmail sends the url-encoded
     form); both are accepted."""
     project = readers_project(factory)
-    token = "Cd" * 12
+    token = minted(project, "three@example.org")
     body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n"
             b"One-Click\r\n--XyZ--\r\n")
     with endpoint(project) as served:
@@ -279,8 +322,8 @@ def raw_exchange(port: int, data: bytes) -> bytes:
 
 
 def test_hostile_requests_never_take_the_server_down(factory) -> None:
-    project = factory(config=TOKEN_CONFIG)
-    token = b"Ab" * 12
+    project = readers_project(factory)
+    token = minted(project, "two@example.org").encode()
     head = b"POST /u/" + token + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
     with endpoint(project) as served:
         cases = {
@@ -295,7 +338,7 @@ def test_hostile_requests_never_take_the_server_down(factory) -> None:
             b"GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
             b"Connection: close\r\n\r\n": b"HTTP/1.1 404 Not Found",  # no secret: no /events
             b"GET /u/%ff%fe%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":
-                b"HTTP/1.1 200 OK",
+                b"HTTP/1.1 404 Not Found",
             b"FOO /u/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":
                 b"HTTP/1.1 405 Method Not Allowed",
             b"\x00\x01\x02 garbage\r\n\r\n": b"HTTP/1.0 400 Bad Request",
@@ -313,7 +356,7 @@ def test_hostile_requests_never_take_the_server_down(factory) -> None:
             got = raw_exchange(served.port, data)
             assert got in expected if isinstance(expected, tuple) else got == expected, \
                 data[:80]
-        assert request(served.port, "GET", "/u/x").text == ASK_PAGE  # still serving
+        assert request(served.port, "GET", f"/u/{token.decode()}").text == ASK_PAGE  # still up
     lines = (project.root / EVENTS).read_text().splitlines()
     assert [json.loads(line)["token"] for line in lines] == [token.decode()]
 
@@ -322,18 +365,29 @@ def test_simultaneous_clicks_are_each_written_whole(factory) -> None:
     """Four server threads append at once: every line whole, none lost (lock, O_APPEND,
     fsync)."""
     from concurrent.futures import ThreadPoolExecutor
-    project = factory(config=TOKEN_CONFIG)
-    tokens = [f"{n:024d}" for n in range(60)]
+    project = readers_project(factory)
+    tokens = [minted(project, f"reader{n}@example.org") for n in range(60)]
     with endpoint(project) as served, ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(lambda t: gmail_one_click(served.port, f"/u/{t}"), tokens))
     assert {(a.status, a.text) for a in answers} == {(200, DONE_PAGE)}
     lines = (project.root / EVENTS).read_text().splitlines()
-    assert sorted(json.loads(line)["token"] for line in lines) == tokens
+    assert sorted(json.loads(line)["token"] for line in lines) == sorted(tokens)
+
+
+def checked_token(check: bytes, reader: bytes) -> str:
+    """A token as docs/subscribers.md defines its check: 12 bytes, then 6 bytes of
+    HMAC-SHA256(check key, those 12), in base64url."""
+    import base64
+    import hashlib
+    import hmac
+    return base64.urlsafe_b64encode(
+        reader + hmac.new(check, reader, hashlib.sha256).digest()[:6]).decode()
 
 
 def test_the_app_deployed_under_another_wsgi_server(tmp_path) -> None:
-    """make_app() is importable and guards itself (body size, methods) under any WSGI server;
-    here the stdlib's, on 127.0.0.1."""
+    """make_app() is importable and guards itself (body size, methods, the token check) under
+    any WSGI server; here the stdlib's, on 127.0.0.1, with an endpoint key written by hand."""
+    import base64
     import threading
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -343,55 +397,113 @@ def test_the_app_deployed_under_another_wsgi_server(tmp_path) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
+    check = bytes(range(32))
     events = tmp_path / "private" / "events.jsonl"
-    server = make_server("127.0.0.1", 0, make_app(events, newsletter="Test Briefing"),
+    key = tmp_path / "endpoint.key"
+    key.write_text(f"check {base64.urlsafe_b64encode(check).decode()}\n")
+    token = checked_token(check, b"reader-12byt")
+    server = make_server("127.0.0.1", 0, make_app(events, key, newsletter="Test Briefing"),
                          handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         port = server.server_port
-        big = request(port, "POST", "/u/" + "Ef" * 12, b"List-Unsubscribe=One-Click&" +
+        big = request(port, "POST", f"/u/{token}", b"List-Unsubscribe=One-Click&" +
                       b"x" * 5000, {"Content-Type": "application/x-www-form-urlencoded"})
         assert (big.status, big.text) == (413, "request body too large\n")
-        assert gmail_one_click(port, "/u/" + "Ef" * 12).text == DONE_PAGE
-        assert request(port, "DELETE", "/u/" + "Ef" * 12).status == 405
+        assert gmail_one_click(port, f"/u/{token}").text == DONE_PAGE
+        assert gmail_one_click(port, "/u/" + checked_token(b"x" * 32, b"reader-12byt")
+                               ).status == 404
+        assert request(port, "DELETE", f"/u/{token}").status == 405
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
-    assert json.loads(events.read_text())["token"] == "Ef" * 12
+    assert json.loads(events.read_text())["token"] == token
     assert events.stat().st_mode & 0o777 == 0o600
     assert events.parent.stat().st_mode & 0o777 == 0o700
 
 
-def test_the_endpoint_host_needs_no_project(tmp_path) -> None:
-    """On a host of its own the endpoint needs no briefing.yaml, no store and no key."""
+def test_the_endpoint_host_needs_only_the_endpoint_key(factory, tmp_path) -> None:
+    """On a host of its own the endpoint needs no briefing.yaml, no store and no token key:
+    only .briefing/endpoint.key, copied from the editor's project, which checks tokens but
+    cannot make one."""
+    import shutil
+
     from conftest import ProjectFactory
+    project = readers_project(factory)
+    token = minted(project, "two@example.org")
     bare = ProjectFactory(tmp_path / "endpoint-host")
     bare.root.mkdir()
+    refused = bare.cli("subscribers", "serve", "--port", "0")
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == (
+        ".briefing/endpoint.key: error: no endpoint key: without it the endpoint cannot tell "
+        "real unsubscribe links from made-up ones (the first send (or 'briefing subscribers "
+        "endpoint-key') writes .briefing/endpoint.key in the editor's project; copy it here "
+        "(or pass --key FILE))\n")
+    (bare.root / ".briefing").mkdir(mode=0o700)
+    shutil.copy(project.root / ".briefing" / "endpoint.key", bare.root / ".briefing")
+    text = (bare.root / ".briefing" / "endpoint.key").read_text()
+    assert project.root.name not in text and "two@example.org" not in text
     with endpoint(bare) as served:
-        assert served.banner[1] == f"events:  {EVENTS} (tokens and times only)"
-        shown = request(served.port, "GET", "/u/" + "Gh" * 12).text
+        assert served.banner[1] == BANNER_EVENTS
+        shown = request(served.port, "GET", f"/u/{token}").text
         assert shown == ASK_PAGE.replace("Test Briefing", "this newsletter")
-        assert gmail_one_click(served.port, "/u/" + "Gh" * 12).text == DONE_PAGE.replace(
+        assert gmail_one_click(served.port, f"/u/{token}").text == DONE_PAGE.replace(
             "Test Briefing", "this newsletter")
-    assert sorted(p.name for p in bare.root.rglob("*")) == [".briefing", "events.jsonl"]
+    assert sorted(p.name for p in bare.root.rglob("*")) == [".briefing", "endpoint.key",
+                                                            "events.jsonl"]
 
 
 def test_a_click_that_cannot_be_recorded_is_not_answered_as_done(factory) -> None:
     """Past 64 MB (here a sparse file) the endpoint refuses to grow the file: 503 and
     Retry-After, the reason on stderr, and the file as it was."""
     import os
-    project = factory(config=TOKEN_CONFIG)
+    project = readers_project(factory)
     events = project.root / EVENTS
-    events.parent.mkdir(mode=0o700, parents=True)
+    events.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(events, "wb") as handle:
         handle.truncate(64 * 1024 * 1024 + 1)
     os.chmod(events, 0o600)
     with endpoint(project) as served:
-        answer = gmail_one_click(served.port, "/u/" + "Ij" * 12)
+        answer = gmail_one_click(served.port, "/u/" + minted(project, "two@example.org"))
         assert (answer.status, answer.headers["retry-after"]) == (503, "300")
         assert "<h1>Please try again later</h1>" in answer.text
     assert events.stat().st_size == 64 * 1024 * 1024 + 1
     assert served.stderr == (f"briefing endpoint: cannot record an unsubscribe: "
                              f"{events} is over 67108864 bytes: sync and rotate it\n")
+
+
+def test_idle_connections_never_keep_a_real_click_waiting(factory) -> None:
+    """200 connections held open without a request (waitress alone kept the next one waiting
+    about a minute), then more than the server keeps open at once: a real one-click POST is
+    still answered within 2 seconds, and recorded."""
+    import http.client
+    import socket
+    import time
+
+    project = readers_project(factory)
+    token = minted(project, "two@example.org")
+    held: list[socket.socket] = []
+    try:
+        with endpoint(project) as served:
+            for count in (200, 700):  # 700: past the server's 500, so the oldest are closed
+                while len(held) < count:
+                    held.append(socket.create_connection(("127.0.0.1", served.port)))
+                    if len(held) % 2:  # half of them start a request and never finish it
+                        held[-1].sendall(b"POST /u/" + token.encode() + b" HTTP/1.1\r\n")
+                time.sleep(0.5)  # let the server accept them all
+                started = time.monotonic()
+                connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=2)
+                connection.request("POST", f"/u/{token}", b"List-Unsubscribe=One-Click",
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+                answer = connection.getresponse()
+                assert (answer.status, answer.read().decode()) == (200, DONE_PAGE)
+                connection.close()
+                assert time.monotonic() - started < 2
+    finally:
+        for sock in held:
+            sock.close()
+    (line,) = (project.root / EVENTS).read_text().splitlines()
+    assert json.loads(line)["token"] == token

@@ -248,13 +248,17 @@ def test_sample_issues() -> None:
     """The repo's sample issues: no errors; the warnings are deliberate (see README, Lint)."""
     w07 = run_cli(REPO, "check", "2026-W07")
     assert w07.code == 0, w07
+    # quote-unchecked: the sample keeps no saved copies (its sources are real pages, and
+    # copies of them are not ours to publish in a repository).
     assert [line.rsplit(" [", 1)[1] for line in w07.err.splitlines()] == [
         "duplicate-url]", "duplicate-url]", "duplicate-url]", "duplicate-url]",
-        "insecure-url]", "insecure-url]", "duplicate-url]", "insecure-url]"]
+        "quote-unchecked]", "insecure-url]", "insecure-url]", "quote-unchecked]",
+        "duplicate-url]", "insecure-url]"]
     w10 = run_cli(REPO, "check", "2026-W10")
     assert w10.code == 0, w10
     assert [line.rsplit(" [", 1)[1] for line in w10.err.splitlines()] == [
-        "duplicate-url]", "duplicate-url]", "publisher-share]"]
+        "quote-unchecked]", "duplicate-url]", "duplicate-url]", "publisher-share]",
+        "quote-unchecked]"]
 
 
 def test_brand_contrast_and_email_size_are_lint_warnings(factory) -> None:

@@ -107,7 +107,7 @@ def test_dry_run_shows_the_plan_and_sends_nothing(news) -> None:
         "recipients: 3: one@example.org, two@example.org, three@example.org "
         "(3 from briefing.yaml)",
         "would send: 3 messages (one SMTP transaction per recipient) and record each accepted "
-        "one; 4xx replies are retried up to 4 times",
+        "one; a 4xx reply is tried up to 4 times in all",
         f"to send for real: briefing send 2026-W07 --no-dry-run --smtp {server.url}",
     ]
     assert result.err == ""
@@ -127,7 +127,7 @@ def test_dry_run_lists_the_first_recipients_and_counts_the_rest(factory) -> None
             "no AUTH (no smtp.user in briefing.yaml)") in result.out.splitlines()
     assert result.out.splitlines()[-2:] == [
         "would send: 8 messages (one SMTP transaction per recipient, at most 2 per second) and "
-        "record each accepted one; 4xx replies are retried up to 4 times",
+        "record each accepted one; a 4xx reply is tried up to 4 times in all",
         "to send for real: briefing send 2026-W07 --no-dry-run --rate 2",
     ]
 

@@ -140,7 +140,7 @@ def test_sign_up_confirm_sync_and_the_next_send_reaches_the_reader(factory) -> N
 
     # Private stays private: the events file and the key are the owner's alone, and neither
     # the events file nor anything under out/ holds the address.
-    for private in (EVENTS, ".briefing/token.key"):
+    for private in (EVENTS, ".briefing/token.key", ".briefing/endpoint.key"):
         assert stat.S_IMODE((project.root / private).stat().st_mode) == 0o600, private
     assert "new.reader" not in (project.root / EVENTS).read_text().lower()
     for path in (project.root / "out").rglob("*"):
@@ -222,3 +222,32 @@ def test_the_longest_name_still_makes_a_link_that_works(factory) -> None:
         assert (request(port, "GET", path).status, confirm(port, path).status) == (200, 200)
     assert project.cli("subscribers", "sync").code == 0
     assert f"  name:        {name}\n" in project.cli("subscribers", "show", long_address).out
+
+
+def test_an_endpoint_on_its_own_host_needs_only_briefing_yaml_and_the_endpoint_key(
+        factory, tmp_path) -> None:
+    """The web host has briefing.yaml (for signup:, the sender and smtp:) and the endpoint key
+    copied from the editor's project: no store, no token key. It mails the link and records the
+    confirmation; only the editor's machine can read whom it names."""
+    import shutil
+
+    from conftest import ProjectFactory
+    project, port = signup_project(factory)
+    host = ProjectFactory(tmp_path / "web-host")
+    (host.root / ".briefing").mkdir(parents=True, mode=0o700)
+    shutil.copy(project.root / "briefing.yaml", host.root)
+    shutil.copy(project.root / ".briefing" / "endpoint.key", host.root / ".briefing")
+    with Server() as mail, signup_endpoint(host, port, mail):
+        assert sign_up(port, "remote@example.org", name="Rémy").status == 200
+        wait_for(lambda: mails_to(mail, "remote@example.org"), "the confirmation mail")
+        assert confirm(port, confirmation_path(mails_to(mail, "remote@example.org")[0])
+                       ).status == 200
+    assert sorted(p.name for p in host.root.rglob("*")) == [
+        ".briefing", "briefing.yaml", "endpoint.key", "events.jsonl"]
+    held = (host.root / EVENTS).read_bytes()
+    assert b"remote" not in held and "Rémy".encode() not in held
+    synced = project.cli("subscribers", "sync", "--events", str(host.root / EVENTS))
+    assert synced.out.startswith("subscribed remote@example.org (confirmed sign-up at "), \
+        synced.out + synced.err
+    assert "  name:        Rémy\n" in project.cli("subscribers", "show",
+                                                  "remote@example.org").out

@@ -154,30 +154,27 @@ def test_every_bad_input_gets_a_clear_answer_and_no_mail(factory) -> None:
 def test_without_signup_there_is_no_form(factory) -> None:
     from endpoint_helpers import endpoint
     project = factory()
+    assert project.cli("subscribers", "endpoint-key").code == 0
     with endpoint(project) as served:
         assert request(served.port, "GET", "/s").status == 404
         assert request(served.port, "POST", "/c/abc", b"").status == 404
 
 
-def test_an_endpoint_that_cannot_send_or_sign_says_so_at_start(factory) -> None:
+def test_an_endpoint_that_cannot_send_or_sign_says_so_at_start(factory, tmp_path) -> None:
     project, port = signup_project(factory, readers=())
     started = project.cli("subscribers", "serve", "--port", str(port))
     assert (started.code, started.err) == (1, (
         "briefing.yaml: error: signup: needs a way to send the confirmation mail, and there "
         "is no smtp.url (set smtp.url (send uses it too), or pass --smtp "
         "smtp://host:587)\n"))
-    # An endpoint on its own host, with no store and no key: told where its key comes from.
-    started = project.cli("subscribers", "serve", "--port", str(port), "--smtp",
-                          "smtp://127.0.0.1:1", "--insecure",
-                          env={"BRIEFING_TOKEN_KEY": ""})
+    # An endpoint key written before sign-up existed has no sign-up line.
+    key = project.root / ".briefing" / "endpoint.key"
+    old = tmp_path / "old-endpoint.key"
+    old.write_text("".join(line for line in key.read_text().splitlines(keepends=True)
+                           if not line.startswith("signup ")))
+    started = project.cli("subscribers", "serve", "--port", str(port), "--key", str(old),
+                          "--smtp", "smtp://127.0.0.1:1", "--insecure")
     assert (started.code, started.err) == (1, (
-        "$BRIEFING_SIGNUP_KEY: error: is not set, and there is no .briefing/token.key here to "
-        "make the confirmation links with (in the editor's project, run 'briefing subscribers "
-        "signup-key' once (it makes the key); on another host, set $BRIEFING_SIGNUP_KEY to what "
-        "it prints there)\n"))
-    started = project.cli("subscribers", "serve", "--port", str(port), "--smtp",
-                          "smtp://127.0.0.1:1", "--insecure",
-                          env={"BRIEFING_SIGNUP_KEY": "not-a-key"})
-    assert (started.code, started.err) == (1, (
-        "$BRIEFING_SIGNUP_KEY: error: is not a sign-up key (set it to what 'briefing "
-        "subscribers signup-key' prints on the editor's machine)\n"))
+        ".briefing/endpoint.key: error: has no sign-up line (it was written before sign-up "
+        "existed): the form cannot make confirmation links (in the editor's project run "
+        "'briefing subscribers endpoint-key', and copy .briefing/endpoint.key here again)\n"))

@@ -16,6 +16,10 @@ import pytest
 
 DATA = Path(__file__).parent / "data" / "csv"
 TODAY = dt.datetime.now(dt.UTC).date().isoformat()
+KNOWN = ("briefing: 'address', 'status', 'added_at' and 'status_changed_at' (its own export); "
+         "Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; Substack: "
+         "'email' with 'active_subscription'; Buttondown: 'email' or 'email_address' with "
+         "'creation_date' or 'subscriber_type'; listmonk: 'email', 'name' and 'attributes'")
 
 
 def rows(project) -> dict[str, tuple[str, str, str, str]]:
@@ -95,7 +99,8 @@ def test_bad_address_and_bad_status_are_usage_or_one_line_errors(project) -> Non
         "bo@example.net": ("Bo", "active", "import:Mailchimp:mailchimp-subscribed.csv", "")}),
     ("mailchimp-unsubscribed.csv", "Mailchimp", "0 added, 0 updated, 0 unchanged, 1 suppressed", {
         "cy@example.net": ("Cy", "unsubscribed", "import:Mailchimp:mailchimp-unsubscribed.csv",
-                           "in the Mailchimp export as unsubscribed")}),
+                           "in the Mailchimp export as unsubscribed: I no longer want to "
+                           "receive these emails")}),
     ("mailchimp-cleaned.csv", "Mailchimp", "0 added, 0 updated, 0 unchanged, 1 suppressed", {
         "dead@example.net": ("", "bounced", "import:Mailchimp:mailchimp-cleaned.csv",
                              "in the Mailchimp export as bounced")}),
@@ -129,9 +134,7 @@ def test_any_csv_with_its_columns_named(project) -> None:
     assert (unknown.code, unknown.err) == (1, (
         "any-layout.csv:1:1: error: is not a layout briefing knows; its columns: 'Full name', "
         "'E-mail', 'Joined' (name the columns with --email-column (and --name-column); known "
-        "layouts: Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; "
-        "Substack: 'email' with 'active_subscription'; Buttondown: 'email_address' with "
-        "'creation_date' or 'subscriber_type'; listmonk: 'email', 'name' and 'attributes')\n"))
+        f"layouts: {KNOWN})\n"))
     result = project.cli("subscribers", "import", "any-layout.csv", "--email-column", "E-mail",
                          "--name-column", "Full name")
     assert result.out == ("imported any-layout.csv (CSV): 2 added, 0 updated, 0 unchanged, "
@@ -158,9 +161,7 @@ def test_a_bad_row_imports_nothing(project) -> None:
     ("unknown-layout.csv",
      "unknown-layout.csv:1:1: error: is not a layout briefing knows; its columns: 'Name', "
      "'Mail', 'Joined' (name the columns with --email-column (and --name-column); known "
-     "layouts: Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; "
-     "Substack: 'email' with 'active_subscription'; Buttondown: 'email_address' with "
-     "'creation_date' or 'subscriber_type'; listmonk: 'email', 'name' and 'attributes')"),
+     f"layouts: {KNOWN})"),
     ("substack-ragged.csv",
      "substack-ragged.csv:2:1: error: has 4 fields but the header names 2"),
     ("substack-latin1.csv",
@@ -234,3 +235,16 @@ def test_a_store_that_is_not_a_regular_file_is_refused(project) -> None:
     result = project.cli("subscribers", "list")
     assert (result.code, result.err) == (1, ".briefing/state.sqlite3: error: is not a regular "
                                             "file\n")
+
+
+def test_a_private_folder_that_leads_into_out_is_refused(project) -> None:
+    """`.briefing` as a link into out/ would publish the store and the key with the site."""
+    (project.root / "out" / "private").mkdir(parents=True)
+    (project.root / ".briefing").symlink_to("out/private")
+    for args in (("subscribers", "add", "ana@example.net"), ("subscribers", "list")):
+        result = project.cli(*args)
+        assert (result.code, result.err) == (1, (
+            ".briefing: error: leads into out/, which is published as is; private state (the "
+            "subscriber store, the token key) must not go there (make .briefing a real folder "
+            "outside out/)\n"))
+    assert list((project.root / "out" / "private").iterdir()) == []

@@ -229,9 +229,13 @@ def write_private(target: Path, data: bytes, shown: str, public: Path | None = N
     return resolved
 
 
-def private_folder(folder: Path) -> Path:
+def private_folder(folder: Path, public: Path | None = None) -> Path:
     """Make sure a folder of private state (.briefing/ and the folders in it) exists and
-    nobody else can enter it (0700), whoever created it first."""
+    nobody else can enter it (0700), whoever created it first. Refused when it is, or a link
+    makes it, a folder under `public` (out/, published as is): a `.briefing` that is a link into
+    out/ would publish the store and the key."""
+    if public is not None:
+        _not_public(folder, public)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = folder.lstat()
@@ -240,7 +244,24 @@ def private_folder(folder: Path) -> Path:
     except OSError as exc:
         raise BriefingError(Problem(str(folder.name), 0, 0, f"cannot create the private "
                                     f"folder: {exc.strerror}")) from None
+    if public is not None:
+        _not_public(folder, public)  # a link made meanwhile
     return folder
+
+
+def _not_public(folder: Path, public: Path) -> None:
+    # The nearest existing folder on the way, resolved: links anywhere on the path count.
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    resolved = existing.resolve()
+    published = public.resolve()
+    if resolved == published or resolved.is_relative_to(published):
+        shown = folder.name if folder.name else str(folder)
+        raise BriefingError(Problem(
+            shown, 0, 0, f"leads into {public.name}/, which is published as is; private "
+                         "state (the subscriber store, the token key) must not go there",
+            f"make {shown} a real folder outside {public.name}/"))
 
 
 def fsync_dir(directory: Path) -> None:

@@ -120,7 +120,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     folder = issue_folder_shown(issue.id, issue.draft) + "/"
     if issue.draft:
         root, shown = output_root(project, draft=True)
-        private_folder(root.parent)
+        private_folder(root.parent, project.out)
         paths = write_files(root, _draft_files(rendered), shown)
         return BuildResult(issue, paths, sizes, None, folder, _lint_count(project, issue))
     from .files import confined_path
@@ -186,7 +186,7 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     built: list[BuildResult] = []
     if drafts:
         root, shown = output_root(project, draft=True)
-        private_folder(root.parent)
+        private_folder(root.parent, project.out)
         files = {k: v for r in drafts for k, v in _draft_files(r).items()}
         paths = write_files(root, files, shown)
         built += [BuildResult(r.issue, [p for p in paths if p.parent.name == r.issue.id],

@@ -1,5 +1,5 @@
-"""subscribers show / forget / signup-key: a reader's access and erasure requests, and the
-sign-up endpoint's key."""
+"""subscribers show / forget / endpoint-key: a reader's access and erasure requests, and the
+endpoint key written before the first send (for the sign-up form)."""
 
 from __future__ import annotations
 
@@ -41,10 +41,12 @@ def subscribers_forget(
         typer.echo(line)
 
 
-@subscribers_app.command("signup-key")
-def subscribers_signup_key() -> None:
-    """Print the key an endpoint on another host needs for the sign-up form (set it there as
-    $BRIEFING_SIGNUP_KEY). It is derived from the token key, which never leaves this machine."""
-    from ..subscribers.signup import endpoint_key_line
+@subscribers_app.command("endpoint-key")
+def subscribers_endpoint_key() -> None:
+    """Write .briefing/endpoint.key now (every send also does), making the token key first in
+    a project that has none: for an endpoint, such as the sign-up form's, that must run
+    before the first send."""
+    from ..subscribers.manage import endpoint_key
 
-    typer.echo(endpoint_key_line(current_project().root))
+    for line in endpoint_key(current_project()):
+        typer.echo(line)

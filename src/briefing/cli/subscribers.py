@@ -124,6 +124,10 @@ def subscribers_serve(
             "--events", metavar="PATH",
             help="Where to record the clicks (default: sync.events in briefing.yaml if it is a "
                  "file, else .briefing/events.jsonl).")] = None,
+        key: Annotated[str | None, typer.Option(
+            "--key", metavar="PATH",
+            help="The endpoint key, which checks tokens (default: .briefing/endpoint.key, "
+                 "written by send in the editor's project).")] = None,
         smtp: Annotated[str | None, typer.Option(
             "--smtp", metavar="URL",
             help="With signup: in briefing.yaml, send the confirmation mails through this "
@@ -135,7 +139,7 @@ def subscribers_serve(
     briefing.yaml, the sign-up form (/s) and its confirmation links (/c/<token>) too.
 
     It records tokens and times only; 'briefing subscribers sync' applies them."""
-    from ..subscribers.endpoint import serve_project
+    from ..subscribers.serve import serve_project
 
     def ready(lines: list[str]) -> None:
         for line in lines:
@@ -146,8 +150,20 @@ def subscribers_serve(
         from ..deliver.confirm import confirmation_sender
         return confirmation_sender(config, smtp, insecure)
 
-    serve_project(current_project(), host, port, events, ready, make_sender)
+    serve_project(current_project(), host, port, events, key, ready, make_sender)
     typer.echo("endpoint stopped")
+
+
+@subscribers_app.command("new-key")
+def subscribers_new_key() -> None:
+    """Make a new token key, only when the old one is lost for good.
+
+    The unsubscribe links in every copy sent before stop working; back the new key up with the
+    store."""
+    from ..subscribers.manage import new_key
+
+    for line in new_key(current_project()):
+        typer.echo(line)
 
 
 @subscribers_app.command("sync")

@@ -139,6 +139,15 @@ def wording_hash(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class SavedSources:
+    """Private copies of every cited page, in .briefing/sources/ (briefing.yaml
+    `saved_sources:`): `briefing sources ISSUE --save`, and a list send unless `on_send: false`."""
+
+    on_send: bool = True
+    max_page_bytes: int = 5_000_000  # a longer page is saved cut at this size, and said
+
+
+@dataclass(frozen=True)
 class Config:
     """briefing.yaml, validated (content/schema.py's CONFIG declares the keys)."""
 
@@ -162,6 +171,7 @@ class Config:
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
     signup: Signup | None = None  # readers join through the endpoint's form when set
+    saved_sources: SavedSources = field(default_factory=SavedSources)
 
     @property
     def envelope_sender(self) -> str:
@@ -219,6 +229,7 @@ class Source:
     title: str
     publisher: str
     date: dt.date | None = None
+    quote: str = ""  # words quoted from the page: `check` looks for them in its saved copy
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ RULES: dict[str, str] = {
     "summary-length": "a summary longer than lint.summary_max_words",
     "source-future": "a source dated after the issue",
     "source-stale": "a source older than the issue window",
+    "date-guessed": "a source date `briefing add` guessed ('# guessed' after it) that nobody "
+                    "has checked yet",
     "duplicate-url": "the same URL cited twice in one issue",
     "earlier-url": "a URL already cited in an earlier issue",
     "tracking-params": "tracking parameters in a URL (utm_*, fbclid, gclid, ...)",
@@ -14,6 +16,11 @@ RULES: dict[str, str] = {
     "insecure-url": "an http:// link where https:// would do",
     "url-paren": "a URL ending in ')' or ').' with no '(' to match (pasted from Markdown)",
     "placeholder": "a TODO, TK or FIXME left in the text",
+    "quote-not-found": "a quotation (in a summary, or a source's quote:) that is not in the "
+                       "saved copy of its source",
+    "quote-near-match": "a quotation that matches the saved copy of its source only nearly "
+                        "(a word spelt differently)",
+    "quote-unchecked": "a quotation whose source has no saved copy to check it against",
     "empty-theme": "a configured theme with no items in the issue",
     "publisher-share": "one publisher supplying more than lint.publisher_share of the sources",
     "brand-contrast": "a brand colour below WCAG AA contrast (4.5:1) on its background",

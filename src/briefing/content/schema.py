@@ -12,6 +12,7 @@ from .model import (
     Config,
     LintSettings,
     Mailbox,
+    SavedSources,
     Signup,
     SmtpSettings,
     Source,
@@ -126,8 +127,12 @@ def parse_mailbox(value: str) -> Mailbox:
 
 
 # A List-Unsubscribe header line must fit RFC 5322's 998 octets literally: a longer URL would be
-# folded into an RFC 2047 encoded word, which mail clients then ignore.
+# folded into an RFC 2047 encoded word, which mail clients then ignore. The line as sent is
+# "List-Unsubscribe: <URL>, <MAILTO>" with every {token} filled in (each grows by 17 characters):
+# 18 + 2 + 600 + 4 + 350 = 974 octets at most.
 MAX_HEADER_URL = 900
+MAX_UNSUBSCRIBE_URL = 600   # with its tokens filled in
+MAX_UNSUBSCRIBE_MAILTO = 350
 
 
 # A token is 24 characters of base64url; the header must still fit with it filled in.
@@ -156,7 +161,33 @@ def check_mailto(value: str) -> str:
         raise ValueError("must be ASCII: it goes into a mail header as it is|"
                          "percent-encode other characters")
     parse_mailbox(value[len("mailto:"):].replace("{token}", _TOKEN_SAMPLE).split("?", 1)[0])
+    _fits(value, MAX_UNSUBSCRIBE_MAILTO)
     return value
+
+
+def _fits(value: str, limit: int) -> None:
+    filled = len(value.replace("{token}", _TOKEN_SAMPLE))
+    if filled > limit:
+        raise ValueError(f"is {filled:,} characters with its tokens filled in; at most {limit}, "
+                         "so that the List-Unsubscribe line fits RFC 5322's 998 octets|"
+                         "shorten it")
+
+
+def check_bounce_address(value: str) -> Mailbox:
+    """The envelope sender; `{token}` once in its local part makes it each reader's own
+    (VERP), so a bounce proves whose copy it was."""
+    mailbox = parse_mailbox(value)
+    other = _other_placeholders(mailbox.address)
+    if other:
+        raise ValueError(f"has '{other[0]}', which briefing does not fill in|the only "
+                         "placeholder is {token}, e.g. bounces+{token}@example.org")
+    if mailbox.address.count("{token}") > 1:
+        raise ValueError("may hold {token} once|e.g. bounces+{token}@example.org")
+    filled = len(mailbox.address.replace("{token}", _TOKEN_SAMPLE))
+    if filled > 254:
+        raise ValueError(f"is {filled} characters with its token filled in; an address holds "
+                         "at most 254 (RFC 5321)|shorten it")
+    return mailbox
 
 
 def check_unsubscribe_url(value: str) -> str:
@@ -175,6 +206,7 @@ def check_unsubscribe_url(value: str) -> str:
                          "percent-encode other characters (or use the punycode host)")
     filled = value.replace("{token}", _TOKEN_SAMPLE)
     check_url(filled)
+    _fits(value, MAX_UNSUBSCRIBE_URL)
     if urlsplit(filled).scheme.lower() != "https":
         raise ValueError("must be an https URL (RFC 8058 one-click unsubscribe)|"
                          "write the https:// address")
@@ -353,6 +385,17 @@ SYNC = Object(name="sync", model=SyncSources,
                          "3464) and complaints (RFC 5965)", max_length=1000)),
 })
 
+SAVED_SOURCES = Object(name="saved_sources", model=SavedSources,
+                       description="Private copies of every cited page, in .briefing/sources/ "
+                                   "(WARC files; never published)", keys={
+    "on_send": Key(Flag(description="true (the default): a send to the list first saves a copy "
+                                    "of every cited page; false: only 'briefing sources ISSUE "
+                                    "--save' saves them")),
+    "max_page_bytes": Key(Number(description="A page longer than this is saved cut at this "
+                                             "size, and said (default 5000000)",
+                                 minimum=10_000, maximum=100_000_000)),
+})
+
 SIGNUP = Object(name="signup", model=Signup,
                 description="The sign-up form with double opt-in, served by `briefing "
                             "subscribers serve`", keys={
@@ -394,8 +437,10 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
     "list_address": Key(_mailbox("The list's own address, used as To when there are "
                                  "several recipients")),
     "reply_to": Key(_mailbox("Reply-To address")),
-    "bounce_address": Key(_mailbox("Envelope sender (Return-Path) of every copy: where "
-                                   "bounces go; default: the sender")),
+    "bounce_address": Key(Custom(description="Envelope sender (Return-Path) of every copy: "
+                                             "where bounces go; {token} in it makes it each "
+                                             "reader's own (VERP); default: the sender",
+                                 convert=check_bounce_address, header=True, max_length=320)),
     "unsubscribe": Key(UNSUBSCRIBE, True),
     "archive_url": Key(_url("Web archive of past issues")),
     "feed_limit": Key(Number(description="How many of the newest issues feed.xml and feed.json "
@@ -411,6 +456,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                         max_length=500)),
     "sync": Key(SYNC),
     "signup": Key(SIGNUP),
+    "saved_sources": Key(SAVED_SOURCES),
 })
 
 ISSUE = Object(title="issue.yaml", description="Title, date and editor's note of one issue", keys={
@@ -429,6 +475,9 @@ SOURCE = Object(name="a source", model=Source, keys={
     "title": Key(_line("The article's title"), True),
     "publisher": Key(_line("Who published it"), True),
     "date": Key(Date(description="Publication date (YYYY-MM-DD)")),
+    "quote": Key(Text(description="Words quoted from the article, exactly as it has them: "
+                                  "'briefing check' looks for them in the saved copy",
+                      multiline=True, max_length=2000)),
 })
 
 STAT = Object(name="a stat", model=Stat, keys={

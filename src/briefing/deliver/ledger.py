@@ -10,19 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..subscribers.store import Store, address_key, now
+from ..subscribers import records
+from ..subscribers.records import Delivery
+from ..subscribers.store import Store, address_key
 
-
-@dataclass(frozen=True)
-class Delivery:
-    address: str
-    message_id: str
-    sha256: str
-    state: str
-    attempted_at: str
-    accepted_at: str | None
-    reply: str
-    transport: str
+__all__ = ["Delivery", "Ledger", "LedgerState"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +26,7 @@ class LedgerState:
 
 
 class Ledger:
-    """The deliveries of one issue."""
+    """The deliveries of one issue (the SQL is in subscribers/records.py, shared with sync)."""
 
     def __init__(self, store: Store, issue_id: str) -> None:
         self.store = store
@@ -45,10 +37,8 @@ class Ledger:
         return self.store.shown
 
     def deliveries(self) -> list[Delivery]:
-        rows = self.store.read(
-            "SELECT address, message_id, sha256, state, attempted_at, accepted_at, reply, "
-            "transport FROM deliveries WHERE issue = ? ORDER BY id", (self.issue_id,))
-        return [Delivery(*row) for row in rows]
+        with self.store.lock:
+            return records.deliveries_of(self.store.db, self.issue_id)
 
     def state(self) -> LedgerState:
         """What the ledger says of the issue, from one read of its deliveries."""
@@ -61,34 +51,27 @@ class Ledger:
     def attempt(self, address: str, message_id: str, sha256: str, transport: str) -> int:
         """Record that a copy is about to be handed over; committed before it is."""
         with self.store.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO deliveries (issue, address, address_key, message_id, sha256, state, "
-                "attempted_at, transport) VALUES (?, ?, ?, ?, ?, 'attempted', ?, ?)",
-                (self.issue_id, address, address_key(address), message_id, sha256, now(),
-                 transport))
-            return int(cursor.lastrowid or 0)
+            return records.attempt(db, self.issue_id, address, message_id, sha256, transport)
 
     def accept(self, row: int, reply: str) -> None:
         """The server (or command) took the copy. The send time is the only clock value
         briefing keeps about a delivery."""
         with self.store.transaction() as db:
-            db.execute("UPDATE deliveries SET state = 'accepted', accepted_at = ?, reply = ? "
-                       "WHERE id = ?", (now(), reply, row))
+            records.accept(db, row, reply)
 
     def forget(self, row: int) -> None:
         """The copy certainly did not go (refused, or the connection failed before DATA): no
         record of it is kept."""
         with self.store.transaction() as db:
-            db.execute("DELETE FROM deliveries WHERE id = ? AND state = 'attempted'", (row,))
+            records.forget(db, row)
 
     def bounced(self, address: str, reply: str) -> None:
-        """The server refused the address itself for good (5xx at RCPT): the reader is marked
-        bounced now, so no later issue is sent to them."""
+        """The server refused the address itself for good (an address failure at RCPT, by
+        subscribers/refusal.py): the reader is marked bounced now, so no later issue is sent
+        to them."""
         reason = f"refused when sending {self.issue_id}: {reply}"
         with self.store.transaction() as db:
-            db.execute("INSERT INTO feedback (issue, address, address_key, kind, reason, "
-                       "source, at) VALUES (?, ?, ?, 'bounced', ?, 'send', ?)",
-                       (self.issue_id, address, address_key(address), reply, now()))
+            records.add_feedback(db, self.issue_id, address, "bounced", reply, "send")
             if self.store.get(address) is None:  # a reader from briefing.yaml
                 self.store.insert(address, "", "bounced", "briefing.yaml", reason)
             else:
@@ -96,10 +79,5 @@ class Ledger:
 
     def outcome(self) -> tuple[int, int, int]:
         """Readers who got the issue, bounced on it, complained about it."""
-        delivered = self.store.read(
-            "SELECT count(DISTINCT address_key) FROM deliveries WHERE issue = ? AND "
-            "state = 'accepted'", (self.issue_id,))[0][0]
-        found = dict(self.store.read(
-            "SELECT kind, count(DISTINCT address_key) FROM feedback WHERE issue = ? GROUP BY "
-            "kind", (self.issue_id,)))
-        return delivered, found.get("bounced", 0), found.get("complained", 0)
+        with self.store.lock:
+            return records.outcome(self.store.db, self.issue_id)

@@ -20,13 +20,14 @@ from pathlib import PurePosixPath
 from ..content.model import Issue
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_issue
+from ..editorial.saved import save_sources
 from ..errors import BriefingError, Problem, count
 from ..publish.issues import issue_folder, issue_folder_shown
-from ..render.eml import list_label
 from ..render.issue import render_issue
+from ..subscribers.identity import list_tokens
 from ..subscribers.store import Store, Subscriber, address_key
 from ..subscribers.sync import sync_before_send
-from ..subscribers.tokens import Tokens, load_key
+from ..subscribers.tokens import Tokens
 from .ledger import Ledger
 from .lock import SendLock
 from .personal import CopyMaker
@@ -92,6 +93,13 @@ class Plan:
     def envelope_sender(self) -> str:
         return self.issue.config.envelope_sender
 
+    def sender_for(self, address: str) -> str:
+        """The copy's envelope sender: with `{token}` in bounce_address, the reader's own
+        return path (VERP), so a bounce proves whose copy it was."""
+        sender = self.envelope_sender
+        return sender.replace("{token}", self.tokens.token(address)) if "{token}" in sender \
+            else sender
+
     def release(self) -> None:
         if self.lock is not None:
             self.lock.release()
@@ -139,8 +147,9 @@ class Plan:
             f"{self.sha256[:12]}, built from the current briefs",
             f"subject:    {issue.subject}",
             f"from:       {issue.config.sender}"
-            + (f" (bounces to {self.envelope_sender})"
-               if self.envelope_sender != issue.config.sender.address else ""),
+            + (f" (bounces to {self.envelope_sender}"
+               + (", each reader's own (VERP)" if "{token}" in self.envelope_sender else "")
+               + ")" if self.envelope_sender != issue.config.sender.address else ""),
             f"to header:  {_header(self.data, 'To')} (the same in every copy)",
             "copies:     one per reader, with their own one-click unsubscribe link "
             "(List-Unsubscribe, List-Unsubscribe-Post), Message-ID and Date",
@@ -181,7 +190,7 @@ class Plan:
         record = " and record each accepted one" if any(r.record for r in self.todo) else ""
         if dry_run:
             lines.append(f"would send: {count(len(self.todo), 'message')} ({how}{rate})"
-                         f"{record}; 4xx replies are retried up to {MAX_ATTEMPTS} times")
+                         f"{record}; a 4xx reply is tried up to {MAX_ATTEMPTS} times in all")
             lines.append(f"to send for real: {self.command()}")
         else:
             lines.append(f"sending:    {count(len(self.todo), 'message')} ({how}{rate})")
@@ -360,6 +369,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
           transport: Transport, store: Store, lock: SendLock | None) -> Plan:
     shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
     synced = sync_before_send(project, issue.config, store)  # before the list is read
+    synced += save_sources(project, issue) if lock is not None and not options.to else []
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
@@ -381,7 +391,8 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     todo = [r for r in selected if options.force or (
         address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
     copies = CopyMaker(data, issue.config.unsubscribe, digest, shown)
-    tokens = Tokens(load_key(project.root), list_label(issue.config))
+    tokens = list_tokens(project.root, store, issue.config)
+    assert tokens is not None  # made on first use
     plan = Plan(issue=issue, options=options, data=data, sha256=digest, transport=transport,
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,

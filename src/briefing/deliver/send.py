@@ -2,8 +2,9 @@
 with retries, an exact ledger, and a clean stop on SIGINT/SIGTERM.
 
 For every copy: record the attempt (committed), hand the copy over, record the acceptance
-(committed) before that connection sends its next copy. A permanent refusal of the address at
-RCPT marks the reader bounced at once.
+(committed) before that connection sends its next copy. A refusal is judged by the one refusal
+policy (subscribers/refusal.py): only a permanent refusal of the address itself at RCPT marks the
+reader bounced; any refusal, MAX_FAILURES_IN_A_ROW in a row, stops the send with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from ..errors import BriefingError
+from ..subscribers.refusal import ADDRESS, POLICY, Verdict, judge
 from .plan import Plan, Recipient, SendOptions
 from .report import Report
 from .transport import MAX_ATTEMPTS, MAX_DELAY, MAX_FAILURES_IN_A_ROW, Lost, Rejected, Transport
@@ -34,7 +36,7 @@ class _Run:
         self.lock = threading.Lock()
         self.queue = list(reversed(plan.todo))
         self.stop = threading.Event()
-        self.in_a_row = 0
+        self.in_a_row: list[tuple[str, Verdict]] = []  # refusals since the last success
         self.next_slot = 0.0  # --rate: when the next copy may start
 
     def take(self) -> Recipient | None:
@@ -48,8 +50,12 @@ class _Run:
             now = time.monotonic()
             wait = max(0.0, self.next_slot - now)
             self.next_slot = max(now, self.next_slot) + 1 / rate
-        if wait:
-            self.sleep(wait)
+        # Waiting for its --rate slot, a copy has not started: a signal meanwhile stops it
+        # (the wait ends at once) and the reader goes back to the queue, untried.
+        if wait and self.stop.wait(wait):
+            with self.lock:
+                self.queue.append(recipient)
+            return None
         return recipient
 
     def halt(self, reason: str) -> None:
@@ -165,7 +171,7 @@ def _one_copy(run: _Run, transport: Transport, recipient: Recipient) -> bool:
                 report.not_tried.insert(0, address)
             return False
     try:
-        reply = _attempts(transport, plan.envelope_sender, address, data, plan.options,
+        reply = _attempts(transport, plan.sender_for(address), address, data, plan.options,
                           run.sleep)
     except Rejected as exc:
         _refused(run, recipient, row, exc)
@@ -191,7 +197,7 @@ def _one_copy(run: _Run, transport: Transport, recipient: Recipient) -> bool:
                      "rerun sends it again without --force")
             return False
     with run.lock:
-        run.in_a_row = 0
+        run.in_a_row.clear()
         report.sent.append((address, reply))
     run.progress(address)
     return True
@@ -201,21 +207,48 @@ def _refused(run: _Run, recipient: Recipient, row: int, exc: Rejected) -> None:
     plan, report = run.plan, run.report
     if row:
         _quietly(lambda: plan.ledger.forget(row))  # refused: it certainly did not go
-    bounced = recipient.record and exc.stage == "rcpt" and not exc.temporary
+    verdict = judge(diagnostic=exc.reply, stage=exc.stage) if not exc.temporary else \
+        judge(status="4.0.0", diagnostic=exc.reply, stage=exc.stage)
+    # Only the address itself, refused for good at RCPT, is a bounce (RFC 3463 X.1.x, X.2.1).
+    # A relay refusing us (5.7.x: a wrong login, a sender it does not allow) never is.
+    bounced = recipient.record and exc.stage == "rcpt" and verdict.bounces
     if bounced:  # the address itself was refused for good: never mail it again
         _quietly(lambda: plan.ledger.bounced(recipient.address, exc.reply))
     with run.lock:
         report.failed.append((recipient.address, exc.reply))
         if bounced:
             report.bounced.append(recipient.address)
-        # A refused address says nothing about the transport; a refused message or sender,
-        # again and again, does.
-        run.in_a_row = 0 if bounced else run.in_a_row + 1
-        broken = run.in_a_row >= MAX_FAILURES_IN_A_ROW and bool(run.queue)
+        # Every refusal counts: a run of them says the transport, the login or the list is
+        # wrong, and going on would only repeat it.
+        run.in_a_row.append((exc.reply, verdict))
+        refusals = list(run.in_a_row)
+        broken = len(refusals) >= MAX_FAILURES_IN_A_ROW and bool(run.queue)
     run.progress(recipient.address)
     if broken:
-        run.halt(f"{MAX_FAILURES_IN_A_ROW} recipients in a row were not delivered (the "
-                 "transport or the sender address looks broken)")
+        run.halt(_why_stopped(plan, refusals))
+
+
+def _why_stopped(plan: Plan, refusals: list[tuple[str, Verdict]]) -> str:
+    """The reason a run of refusals stopped the send, and what to check."""
+    reply = refusals[-1][0]
+    kinds = {verdict.kind for _, verdict in refusals}
+    line = f"{len(refusals)} recipients in a row were refused, the last with {reply}"
+    if POLICY in kinds:
+        smtp = plan.issue.config.smtp
+        sender = plan.envelope_sender
+        check = (f"check the login (smtp.user in briefing.yaml, the password in "
+                 f"${smtp.password_env}) and that the relay lets it send as {sender}"
+                 if smtp.user else
+                 f"the relay may want a login (smtp.user in briefing.yaml, the password in "
+                 f"${smtp.password_env}), or does not let this machine send as {sender}")
+        if plan.options.sendmail:
+            check = f"check the command's account and that it may send as {sender}"
+        return (f"{line}; the relay refuses us, not the readers (a policy refusal): {check}; "
+                "nobody was marked bounced")
+    if kinds == {ADDRESS}:
+        return (f"{line}; the server says these addresses do not exist (they are marked "
+                "bounced): is the list old or mistyped? check it before resuming")
+    return f"{line}; the transport or the sender address looks broken"
 
 
 def _quietly(action: Callable[[], None]) -> None:

@@ -3,39 +3,39 @@
 from __future__ import annotations
 
 import contextlib
-import heapq
 import http.client
-import itertools
 import json
 import queue
-import socket
 import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from ..content.model import Issue, Origin
 from ..errors import BriefingError, Problem
+from .fetch import (  # the bounded client is shared with `add` and saved copies
+    _Client,
+    _Deadlines,
+    _follow,
+    _Outcome,
+    _reason,
+    _TimedOut,
+)
 
 # The cache is private state: out/ is published as it is, so it lives in .briefing/.
 PRIVATE_DIR = ".briefing"
 CACHE_FILE = "cache/links.json"
 OLD_CACHE_FILE = ".linkcache.json"  # in out/, where versions before 0.2 kept it
 CACHE_VERSION = 1
-USER_AGENT = "briefing-links/0.1 (newsletter link check)"
 # 405 Method Not Allowed and 501 Not Implemented are how servers say "no HEAD here"; many
 # others (CDNs, bot filters) answer a HEAD with 403, 404 or 5xx for a page a GET opens. So any
 # error to a HEAD is confirmed with a GET before a link is called broken.
 PERMANENT = (301, 308)
-REDIRECTS = (301, 302, 303, 307, 308)
-MAX_REDIRECTS = 10  # as browsers and urllib allow
-# A status line and headers are all a check needs. At most this much of a body is ever read
-# (only to keep the connection open for the next URL); a 5 GB body is never read into memory.
-BODY_PREFIX = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,237 +72,7 @@ class LinkReport:
                 f"cache): {fine} ok, {moved} moved, {self.broken} broken")
 
 
-# -- addresses ---------------------------------------------------------------------------------
-
-# RFC 3986's reserved and unreserved characters, and '%' so existing escapes stay as they are;
-# everything else (non-ASCII letters, spaces, '|', '"') is percent-encoded as UTF-8 (RFC 3987
-# section 3.1: how an IRI becomes a URI).
-_URI_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
-
-
-def to_uri(iri: str) -> str:
-    """An IRI (https://example.org/café, /新闻?q=视频, a non-ASCII host) as the ASCII URI that
-    goes on the wire: host in IDNA (punycode), the rest percent-encoded UTF-8."""
-    if iri.isascii():
-        return iri
-    parts = urlsplit(iri)
-    host = parts.hostname or ""
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        host = quote(host, safe="")  # not a valid IDN: the request will fail and say why
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=_URI_SAFE),
-                       quote(parts.query, safe=_URI_SAFE), quote(parts.fragment, safe=_URI_SAFE)))
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """Anything a server says, as one short line of printable text (a reason phrase is the
-    server's to choose: it may hold control characters or run on for kilobytes)."""
-    cleaned = "".join(c if c.isprintable() else " " for c in text)
-    return " ".join(cleaned.split())[:limit]
-
-
-# -- deadlines ---------------------------------------------------------------------------------
-
-class _Deadlines:
-    """One thread that ends requests whose URL has used up its time.
-
-    A socket timeout bounds each wait, not the total: a server that drips one byte every 0.2 s
-    never trips a 10 s timeout. So each request is registered with its URL's deadline, and when
-    the deadline passes its socket is shut down, which wakes the worker blocked reading it."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, list]] = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="links-deadlines", daemon=True)
-        self._thread.start()
-
-    def arm(self, deadline: float, connection: http.client.HTTPConnection) -> list:
-        entry = [connection, True]  # [connection, still armed]
-        with self._wake:
-            heapq.heappush(self._heap, (deadline, next(self._order), entry))
-            self._wake.notify()
-        return entry
-
-    def disarm(self, entry: list) -> None:
-        with self._wake:
-            entry[1] = False
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._wake.notify()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        with self._wake:
-            while not self._stopped:
-                if not self._heap:
-                    self._wake.wait()
-                    continue
-                deadline, _, entry = self._heap[0]
-                left = deadline - time.monotonic()
-                if left > 0:
-                    self._wake.wait(left)
-                    continue
-                heapq.heappop(self._heap)
-                if entry[1]:
-                    entry[1] = False
-                    _shut(entry[0])
-
-
-def _shut(connection: http.client.HTTPConnection) -> None:
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-class _TimedOut(Exception):
-    """The URL's total time ran out."""
-
-
-# -- one worker's connections ------------------------------------------------------------------
-
-@dataclass
-class _Answer:
-    status: int
-    reason: str
-    location: str
-
-
-@dataclass
-class _Client:
-    """The connections of one worker, one per origin, kept open between URLs (HTTP/1.1
-    keep-alive): a worker takes one host's URLs one after another, so each reuses the last."""
-
-    deadlines: _Deadlines
-    tls: ssl.SSLContext | None = None
-    connections: dict[tuple[str, str, int], http.client.HTTPConnection] = field(
-        default_factory=dict)
-
-    def close(self) -> None:
-        for connection in self.connections.values():
-            connection.close()
-        self.connections.clear()
-
-    def _connection(self, scheme: str, host: str, port: int, left: float
-                    ) -> tuple[http.client.HTTPConnection, bool]:
-        key = (scheme, host, port)
-        connection = self.connections.get(key)
-        if connection is not None and connection.sock is not None:
-            connection.sock.settimeout(left)
-            return connection, True
-        if scheme == "https":
-            if self.tls is None:
-                self.tls = ssl.create_default_context()
-            connection = http.client.HTTPSConnection(host, port, timeout=left, context=self.tls)
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=left)
-        self.connections[key] = connection
-        return connection, False
-
-    def request(self, method: str, url: str, deadline: float) -> _Answer:
-        """One request, no redirects followed; raises _TimedOut, OSError or HTTPException."""
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        port = parts.port or (443 if scheme == "https" else 80)
-        host = parts.hostname or ""
-        target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        for attempt in (1, 2):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _TimedOut
-            connection, reused = self._connection(scheme, host, port, left)
-            armed = self.deadlines.arm(deadline, connection)
-            try:
-                connection.request(method, target, headers={"User-Agent": USER_AGENT,
-                                                            "Accept": "*/*"})
-                response = connection.getresponse()
-                answer = _Answer(response.status, _one_line(response.reason or ""),
-                                 response.getheader("Location") or "")
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.deadlines.disarm(armed)
-                self._drop((scheme, host, port))
-                if time.monotonic() >= deadline:
-                    raise _TimedOut from None
-                # A kept-alive connection the server has since closed: retry once on a new
-                # one, as browsers do; a fresh connection that fails is a real failure.
-                if not reused or attempt == 2:
-                    raise
-                continue
-            except (OSError, http.client.HTTPException):
-                self.deadlines.disarm(armed)
-                self._drop((scheme, host, port))
-                if time.monotonic() >= deadline:
-                    raise _TimedOut from None
-                raise
-            try:
-                self._finish(response, method, (scheme, host, port))
-            except (OSError, http.client.HTTPException):  # the answer is in; the rest is not
-                self._drop((scheme, host, port))          # needed, only the connection is lost
-            finally:
-                self.deadlines.disarm(armed)
-            return answer
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _finish(self, response: http.client.HTTPResponse, method: str, key: tuple) -> None:
-        """Keep the connection for the next URL when the body is small and complete; else
-        close it without reading the body."""
-        length = response.length
-        if method == "HEAD" or response.status in (204, 304):
-            response.read()
-        elif length is not None and length <= BODY_PREFIX:
-            response.read(length)
-        if not response.isclosed() or response.will_close:
-            response.close()
-            self._drop(key)
-
-    def _drop(self, key: tuple) -> None:
-        connection = self.connections.pop(key, None)
-        if connection is not None:
-            connection.close()
-
-
 # -- one URL -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Outcome:
-    status: int
-    reason: str
-    hops: tuple[tuple[int, str], ...]  # (status, where it led) for each redirect followed
-    final: str
-
-
-def _follow(client: _Client, url: str, method: str, deadline: float) -> _Outcome | str:
-    """Follow redirects from `url`: the final answer, or why it could not get one."""
-    current = url
-    seen = {url}
-    hops: list[tuple[int, str]] = []
-    while True:
-        answer = client.request(method, to_uri(current), deadline)
-        if answer.status not in REDIRECTS:
-            return _Outcome(answer.status, answer.reason, tuple(hops), current)
-        if not answer.location:
-            return _Outcome(answer.status, f"{answer.reason} (a redirect without a Location)",
-                            tuple(hops), current)
-        target = urljoin(current, _one_line(answer.location, 2000))
-        scheme = urlsplit(target).scheme.lower()
-        if scheme not in ("http", "https"):
-            return f"redirects to {target}, which is not an http(s) address"
-        hops.append((answer.status, target))
-        if target in seen:
-            return f"redirects in a loop ({' -> '.join([url, *(h[1] for h in hops)])})"
-        if len(hops) > MAX_REDIRECTS:
-            return f"more than {MAX_REDIRECTS} redirects (the last to {target})"
-        seen.add(target)
-        current = target
-
 
 def check_url(url: str, timeout: float, client: _Client | None = None) -> LinkResult:
     """HEAD, then GET if HEAD gets an error; an error to the GET, running out of time (the
@@ -335,16 +105,6 @@ def check_url(url: str, timeout: float, client: _Client | None = None) -> LinkRe
             error = f"redirected to {outcome.final}, which answered {error}"
         return LinkResult(url, outcome.status, moved_to, moved_status, error)
     return LinkResult(url, outcome.status, moved_to, moved_status)
-
-
-def _reason(reason: BaseException) -> str:
-    if isinstance(reason, ssl.SSLCertVerificationError):
-        return f"certificate not valid ({reason.verify_message})"
-    if isinstance(reason, socket.gaierror):
-        return f"host not found ({reason.strerror})"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return _one_line(str(reason)) or type(reason).__name__
 
 
 # -- the cache: only working links are kept, so a broken one is always checked again ----------
@@ -426,7 +186,9 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
     checked = set(todo)
     kept = {u: e for u, e in cache.items() if u not in checked}
     ordered = tuple(results[u] for u in urls)
-    problems = _problems(ordered, places)
+    problems = sorted(_problems(ordered, places, project) + _changed(
+        project, [u for u in todo if results[u].ok], places, timeout, per_host),
+        key=lambda p: (p.path, p.line, p.col))
     if todo:
         unsaved = _save_cache(project, {**kept, **fresh})
         if unsaved is not None:
@@ -434,11 +196,12 @@ def check_links(project, issue_id: str | None = None, timeout: float = 10.0, per
     return LinkReport(issue, ordered, tuple(problems))
 
 
-def _check_all(urls: list[str], timeout: float, per_host: int, workers: int
-               ) -> Iterator[tuple[str, LinkResult]]:
-    """Yield (url, result) as checks finish: up to `per_host` loops per host, each taking that
-    host's URLs one by one over its own kept-alive connection, so no worker ever sits waiting
-    for a busy host's turn."""
+def _check_all(urls: list[str], timeout: float, per_host: int, workers: int,
+               check: Callable[[str, float, _Client], Any] = check_url
+               ) -> Iterator[tuple[str, Any]]:
+    """Yield (url, check's result) as checks finish: up to `per_host` loops per host, each
+    taking that host's URLs one by one over its own kept-alive connection, so no worker ever
+    sits waiting for a busy host's turn. (Saved copies fetch whole pages the same way.)"""
     by_host: dict[str, deque[str]] = {}
     for url in urls:
         by_host.setdefault(_host(url), deque()).append(url)
@@ -459,7 +222,7 @@ def _check_all(urls: list[str], timeout: float, per_host: int, workers: int
                 except IndexError:
                     return
                 try:
-                    finished.put((url, check_url(url, timeout, client)))
+                    finished.put((url, check(url, timeout, client)))
                 except Exception as exc:  # a bug: hand it to the main thread rather than hang
                     finished.put((url, exc))
         finally:
@@ -486,17 +249,29 @@ def _host(url: str) -> str:
     return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
 
-def _problems(results: tuple[LinkResult, ...], places: dict[str, Origin]) -> list[Problem]:
+def _problems(results: tuple[LinkResult, ...], places: dict[str, Origin],
+              project) -> list[Problem]:
+    from .saved import saved_hint
     out = []
     for result in results:
         where = places.get(result.url) or Origin("briefs", 0, 0)
         if not result.ok:
             rule = "link-timeout" if result.timed_out else "link-broken"
             out.append(Problem(where.path, where.line, where.col,
-                               f"{result.error}: {result.url}", rule=rule))
+                               f"{result.error}: {result.url}",
+                               hint=saved_hint(project, result.url), rule=rule))
         elif result.moved_to:
             out.append(Problem(where.path, where.line, where.col,
                                f"moved permanently ({result.moved_status}): {result.url}",
                                hint=f"link to {result.moved_to}", severity="warning",
                                rule="link-moved"))
     return sorted(out, key=lambda p: (p.path, p.line, p.col))
+
+
+def _changed(project, urls: list[str], places: dict[str, Origin], timeout: float,
+             per_host: int) -> list[Problem]:
+    """[link-changed]: a working link whose page is no longer the one saved when it was cited."""
+    from .saved import changed_pages
+    return [Problem(places[u].path, places[u].line, places[u].col, f"{message}: {u}",
+                    severity="warning", rule="link-changed")
+            for u, message in changed_pages(project, urls, timeout, per_host)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from ..content.model import Issue, Item, Origin
 from ..content.references import inline_links
 from ..content.rules import RULES  # noqa: F401 - re-exported: lint.RULES
 from ..errors import BriefingError, Problem, count
+from .lintjson import report_json  # noqa: F401 - `check --format json`, kept apart for size
 
 # Click identifiers added by ad and mail platforms: they tell the publisher where readers came
 # from and make the same article look like different URLs.
@@ -169,6 +169,8 @@ class _Linter:
         self.recipients()
         self.publishers()
         self.email()
+        from .sourcelint import source_warnings  # guessed dates, quotations (saved copies)
+        self.problems.extend(source_warnings(self.project, self.issue, self.settings.disable))
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))
 
     def email(self) -> None:
@@ -482,24 +484,3 @@ def check(project, issue_id: str | None = None, strict: bool = False) -> LintRes
 def _named(error: BriefingError, issue: str | None) -> BriefingError:
     error.issue = issue  # for --format json
     return error
-
-
-def report_json(result: LintResult | None, error: BriefingError | None = None,
-                strict: bool = False) -> str:
-    """Machine-readable results for CI: the summary numbers and every problem."""
-    problems = list(error.problems if error else (result.problems if result else ()))
-    if strict:
-        from dataclasses import replace
-        problems = [replace(p, severity="error") for p in problems]
-    data: dict = {"ok": not any(p.severity == "error" for p in problems),
-                  "issue": getattr(error, "issue", None), "summary": None}
-    if result is not None:
-        issue = result.issue
-        data["issue"] = issue.id
-        data["summary"] = {"items": len(issue.items), "themes": len(issue.sections),
-                           "sources": len(issue.references), "words": result.words,
-                           "reading_minutes": result.minutes}
-    data["problems"] = [{"path": p.path, "line": p.line, "col": p.col, "severity": p.severity,
-                         "rule": p.rule or None, "message": p.message, "hint": p.hint or None}
-                        for p in problems]
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

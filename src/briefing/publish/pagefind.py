@@ -45,7 +45,7 @@ def update_search_index(project: Project, ids: list[str]) -> str:
     private = project.root / PRIVATE_DIR
     problem = f"out/{SEARCH_DIR}"
     try:
-        private_folder(private)
+        private_folder(private, project.out)
         work = Path(tempfile.mkdtemp(prefix="pagefind-", dir=private))
     except OSError as exc:
         raise BriefingError(Problem(problem, 0, 0, "cannot build the search index: cannot "

@@ -44,14 +44,24 @@ def erased_before(project: Project, store: Store, address: str) -> str | None:
     back quietly. No key is read (or made) while nothing was ever erased."""
     if store.db.execute("SELECT 1 FROM erased LIMIT 1").fetchone() is None:
         return None
-    from .tokens import load_key
-    return erased_at(store, load_key(project.root, create=False), address)
+    return erased_at(store, _erasure_key(project), address)
 
 
 def lift_erasure(project: Project, store: Store, address: str) -> None:
     """The editor says the reader asked to come back (--resubscribe): the erasure's hash goes."""
-    from .tokens import load_key
-    forget_erasure(store, load_key(project.root, create=False), address)
+    forget_erasure(store, _erasure_key(project), address)
+
+
+def _erasure_key(project: Project) -> bytes:
+    from .tokens import KEY_FILE, key_source, read_key
+    key = read_key(project.root)
+    if key is None:
+        raise BriefingError(Problem(
+            KEY_FILE, 0, 0, "is missing: the addresses erased at their readers' request are "
+                            "kept as hashes keyed with it, so no one can be checked against "
+                            "them; nothing was changed",
+            f"restore {key_source(project.root)} from your backup of .briefing/"))
+    return key
 
 
 def record_consent(store: Store, address: str, source: str, signed_up_at: str,
@@ -74,14 +84,10 @@ def _rows(store: Store, sql: str, args: tuple, names: tuple[str, ...]) -> list[d
 
 def _keys(project: Project) -> tuple[bytes, Any] | None:
     """The token key and the sign-up keys, if this project has a key (never made here)."""
-    import os
-
     from .signup import editor_keys
-    from .tokens import KEY_ENV, KEY_FILE, load_key
-    if not (os.environ.get(KEY_ENV) or (project.root / KEY_FILE).exists()):
-        return None
-    token_key = load_key(project.root, create=False)
-    return token_key, editor_keys(token_key)
+    from .tokens import read_key
+    token_key = read_key(project.root)
+    return (token_key, editor_keys(token_key)) if token_key is not None else None
 
 
 def access_record(project: Project, store: Store, address: str) -> dict[str, Any]:
@@ -241,14 +247,15 @@ _TABLES = (("subscribers", "address_key"), ("consent", "address_key"),
 def forget(project: Project, value: str, confirm: Callable[[str], bool]) -> list[str]:
     """`briefing subscribers forget ADDRESS`: erase everything held about the address, keep a
     keyed hash of it as a suppression. `confirm` is asked first, with what will be erased."""
+    from .identity import list_tokens
     from .manage import open_store
     from .signup import editor_keys
-    from .tokens import load_key
 
     config, store = open_store(project)
     address = _parsed(value)
     key = address_key(address)
-    token_key = load_key(project.root, create=True)  # the suppression is keyed with it
+    list_tokens(project.root, store, config)  # the suppression is keyed with the token key:
+    token_key = _erasure_key(project)         # made now if nothing was ever sent
     address_hash = editor_keys(token_key).address_hash(address)
     found = [store.db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?",  # noqa: S608
                               (key,)).fetchone()[0] for table, column in _TABLES]

@@ -3,25 +3,29 @@
 Deploy it your own way with any WSGI server:
 
     from briefing.subscribers.endpoint import make_app
-    app = make_app("/srv/news/.briefing/events.jsonl")   # secret from $BRIEFING_EVENTS_SECRET
+    app = make_app("/srv/news/.briefing/events.jsonl",      # secret from $BRIEFING_EVENTS_SECRET
+                   key="/srv/news/.briefing/endpoint.key")
 
-or run `briefing subscribers serve`, which runs it under waitress. It knows no reader: a token
-is an HMAC that only `briefing subscribers sync`, with the key, maps back to an address. It
-answers:
+or run `briefing subscribers serve`, which runs it under waitress (subscribers/serve.py). It
+knows no reader. The endpoint key (subscribers/identity.py) lets it check that a token is one
+this list made (subscribers/tokens.py), without being able to make one or say whose it is:
 
 - POST /u/<token> with the body `List-Unsubscribe=One-Click`: records the token and the time
-  (one JSON line, appended and fsynced) and answers 200 with a short page, never a redirect
-  (RFC 8058 §3.2: the POST carries no cookies and no authorisation, and the mailbox provider
-  does not follow redirects).
+  (one JSON line, appended and fsynced; a token at most once a day) and answers 200 with a short
+  page, never a redirect (RFC 8058 §3.2: the POST carries no cookies and no authorisation).
 - GET /u/<token>: a page whose button makes that same POST. A GET never records anything: mail
   scanners and link previews fetch every URL in a message (RFC 8058 §1).
+- /u/ARCHIVE-COPY-NOT-A-TOKEN, the link in the public copy: a page saying so and how to
+  unsubscribe; nothing recorded.
+- A token that fails the check (made up, or cut short on the way): 404 with a page saying the
+  link is not valid; nothing recorded. So forged requests can neither fill the disk nor crowd
+  out real clicks.
 - GET /events: the recorded events, to a caller with `Authorization: Bearer <secret>` only; the
   secret comes from an environment variable, and without it /events does not exist.
 - /s and /c/<token>: with `signup:` in briefing.yaml, the sign-up form and its confirmation
   links (signup_site.py), which record sign-ups and confirmations as events too.
 
-An unknown or malformed token gets the same answer as a good one (a malformed one is not
-recorded), so the endpoint tells nobody which tokens exist. Anything else is 404, 405 or 413.
+Routes are a table (ROUTES): a new page joins it as a pattern and a handler.
 """
 
 from __future__ import annotations
@@ -36,23 +40,22 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
+from .identity import EndpointKey, read_endpoint_key
 from .store import now
-from .tokens import well_formed
-
-if TYPE_CHECKING:
-    from ..content.validate import Project
-    from .signup_site import MakeSender, SignupSite
+from .tokens import checks, is_placeholder, legacy_hash, well_formed
 
 SECRET_ENV = "BRIEFING_EVENTS_SECRET"
 DEFAULT_EVENTS = ".briefing/events.jsonl"
 MAX_BODY = 4096        # a one-click body is 26 bytes; a multipart one a few hundred
-MAX_EVENTS_FILE = 64 * 1024 * 1024  # past this, refuse (503) rather than fill the disk
+# Only checked tokens are written, each at most once a day: a real list stays far below this.
+MAX_EVENTS_FILE = 64 * 1024 * 1024
 MIN_SECRET = 16
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
@@ -78,18 +81,18 @@ _HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
 ]
-_TOKEN_PATH = re.compile(r"/u/([^/]*)")
 
 
 class EventLog:
     """The append-only events file: one JSON line per recorded click, written whole and
     fsynced before the answer goes out, one writer at a time (threads of this process by a
-    lock, other processes by flock)."""
+    lock, other processes by flock). A token is written at most once a day (UTC), also across
+    restarts (the file is read at start): a click repeated, or replayed, adds nothing."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._recorded: set[str] = set()  # a token clicked twice is recorded once per process
+        self._recorded: dict[str, str] = {}  # token -> the last day it was written
 
     def create(self) -> None:
         """Make the (empty) file now, so a sync finds it before the first click and a folder
@@ -97,31 +100,36 @@ class EventLog:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
                          0o600))
+        for line in self.read().splitlines():
+            try:
+                entry = json.loads(line)
+                self._recorded[str(entry["token"])] = str(entry["time"])[:10]
+            except (ValueError, KeyError, TypeError):
+                continue  # sync reports such a line
 
     def record(self, token: str) -> None:
         with self._lock:
-            if token in self._recorded:
+            time = now()
+            if self._recorded.get(token) == time[:10]:
                 return
-            self._append({"time": now(), "token": token})
-            self._recorded.add(token)
+            self._write({"time": time, "token": token})
+            self._recorded[token] = time[:10]
 
     def append(self, entry: dict[str, Any]) -> None:
-        """Record any event (the sign-up pages' too): one line, whole, fsynced."""
+        """Record an event of another kind (the sign-up pages'), whole and fsynced."""
         with self._lock:
-            self._append(entry)
+            self._write(entry)
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _write(self, entry: dict[str, Any]) -> None:
         import fcntl
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
-                     0o600)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             start = os.fstat(fd).st_size
             if start > MAX_EVENTS_FILE:
-                raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and "
-                              "rotate it")
+                raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and rotate it")
             try:
                 written = 0
                 while written < len(line):  # a short write (a full disk) is not success
@@ -175,202 +183,167 @@ def _one_click(environ: dict[str, Any], body: bytes) -> bool:
     return ONE_CLICK in fields
 
 
-def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
-             secret_env: str = SECRET_ENV, newsletter: str = "",
-             signup: Callable[[EventLog], SignupSite] | None = None) -> WSGIApp:
-    """The endpoint as a WSGI application. The events file is created (0600, empty) now; the
-    /events secret is read from `secret_env` now, once. With `signup` (signup_site.py's
-    `SignupPages`), it serves the sign-up pages too."""
-    log = EventLog(Path(events_path))
-    log.create()
-    site = signup(log) if signup is not None else None
-    secret = os.environ.get(secret_env, "")
-    if secret and len(secret) < MIN_SECRET:
-        raise ValueError(f"${secret_env} is shorter than {MIN_SECRET} characters")
-    name = newsletter or "this newsletter"
-    ask = _page("Unsubscribe?", (
-        f"<p>Press the button to stop receiving {html.escape(name)}.</p>\n"
-        # No action attribute: the form posts to this very URL, whatever path a proxy
-        # mounted the endpoint under. The body is exactly List-Unsubscribe=One-Click.
-        "<form method=\"post\">\n<input type=\"hidden\" name=\"List-Unsubscribe\" "
-        "value=\"One-Click\">\n<button type=\"submit\">Unsubscribe</button>\n</form>\n"))
-    done = _page("Unsubscribed", (
-        f"<p>You will not receive {html.escape(name)} any more. Your request is applied "
-        "before the next issue is sent.</p>\n"))
-    not_one_click = _page("Not an unsubscribe request", (
-        "<p>This address takes one-click unsubscribe requests (RFC 8058) only.</p>\n"))
-    failed = _page("Please try again later", (
-        "<p>Your request could not be saved just now. Please try again in a few "
-        "minutes.</p>\n"))
+@dataclass
+class Endpoint:
+    """What the routes share: the log, the key, the secret, the pages."""
 
-    def respond(start_response: StartResponse, status: str, body: bytes,
+    log: EventLog
+    key: EndpointKey
+    secret: str
+    pages: dict[str, bytes]
+    signup: Any = None  # signup_site.SignupSite, with signup: in briefing.yaml
+
+    def genuine(self, token: str) -> bool:
+        """A token this list made: its check holds, or it is one sent before the check."""
+        return well_formed(token) and (checks(self.key.check, token)
+                                       or legacy_hash(token) in self.key.legacy)
+
+    def respond(self, start_response: StartResponse, status: str, body: bytes,
                 content_type: str = "text/html; charset=utf-8", head: bool = False,
                 extra: list[tuple[str, str]] | None = None) -> list[bytes]:
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         start_response(status, headers + _HEADERS + (extra or []))
         return [] if head else [body]
 
-    def plain(start_response: StartResponse, status: str, text: str,
+    def plain(self, start_response: StartResponse, status: str, text: str,
               extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-        return respond(start_response, status, (text + "\n").encode(),
-                       "text/plain; charset=utf-8", extra=extra)
+        return self.respond(start_response, status, (text + "\n").encode(),
+                            "text/plain; charset=utf-8", extra=extra)
 
-    def unsubscribe(environ: dict[str, Any], start_response: StartResponse,
-                    token: str) -> list[bytes]:
-        method = environ.get("REQUEST_METHOD", "")
-        if method in ("GET", "HEAD"):
-            return respond(start_response, "200 OK", ask, head=method == "HEAD")
-        if method != "POST":
-            return plain(start_response, "405 Method Not Allowed", "method not allowed",
-                         [("Allow", "GET, HEAD, POST")])
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return plain(start_response, "400 Bad Request", "bad Content-Length")
-        if length > MAX_BODY or length < 0:
-            return plain(start_response, "413 Content Too Large", "request body too large")
-        body = environ["wsgi.input"].read(length) if length else b""
-        if not _one_click(environ, body):
-            return respond(start_response, "400 Bad Request", not_one_click)
-        if well_formed(token):  # a malformed token cannot be anyone's: nothing to record
-            try:
-                log.record(token)
-            except OSError as exc:
-                print(f"briefing endpoint: cannot record an unsubscribe: {exc}",
-                      file=environ.get("wsgi.errors", sys.stderr))
-                return respond(start_response, "503 Service Unavailable", failed,
-                               extra=[("Retry-After", "300")])
-        return respond(start_response, "200 OK", done)
 
-    def events(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        method = environ.get("REQUEST_METHOD", "")
-        if method not in ("GET", "HEAD"):
-            return plain(start_response, "405 Method Not Allowed", "method not allowed",
-                         [("Allow", "GET, HEAD")])
-        given = environ.get("HTTP_AUTHORIZATION", "")
-        scheme, _, credentials = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                credentials.strip().encode("utf-8", "replace"), secret.encode("utf-8")):
-            return plain(start_response, "401 Unauthorized", "a bearer secret is needed",
-                         [("WWW-Authenticate", 'Bearer realm="briefing events"')])
-        return respond(start_response, "200 OK", log.read(),
-                       "application/x-ndjson; charset=utf-8", head=method == "HEAD")
+def _pages(newsletter: str) -> dict[str, bytes]:
+    name = html.escape(newsletter or "this newsletter")
+    how = ("use the unsubscribe link at the bottom of an issue in your own inbox, or your mail "
+           "program's Unsubscribe button")
+    return {
+        "ask": _page("Unsubscribe?", (
+            f"<p>Press the button to stop receiving {name}.</p>\n"
+            # No action attribute: the form posts to this very URL, whatever path a proxy
+            # mounted the endpoint under. The body is exactly List-Unsubscribe=One-Click.
+            "<form method=\"post\">\n<input type=\"hidden\" name=\"List-Unsubscribe\" "
+            "value=\"One-Click\">\n<button type=\"submit\">Unsubscribe</button>\n</form>\n")),
+        "done": _page("Unsubscribed", (
+            f"<p>You will not receive {name} any more. Your request is applied before the next "
+            "issue is sent.</p>\n")),
+        "archive": _page("This is the public copy", (
+            f"<p>This link is in the public copy of {name} (its web archive, or a copy "
+            "forwarded to you), which belongs to no reader, so it cannot unsubscribe anyone. "
+            "Nothing was changed.</p>\n"
+            f"<p>To stop receiving {name}, {how}.</p>\n")),
+        "invalid": _page("This link is not valid", (
+            "<p>This unsubscribe link is not one this newsletter made: it may have been cut "
+            "short or changed on the way. Nothing was changed.</p>\n"
+            f"<p>To stop receiving {name}, {how}.</p>\n")),
+        "not one-click": _page("Not an unsubscribe request", (
+            "<p>This address takes one-click unsubscribe requests (RFC 8058) only.</p>\n")),
+        "failed": _page("Please try again later", (
+            "<p>Your request could not be saved just now. Please try again in a few "
+            "minutes.</p>\n")),
+    }
+
+
+def _unsubscribe(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse,
+                 match: re.Match[str]) -> list[bytes]:
+    token = match.group(1)
+    method = environ.get("REQUEST_METHOD", "")
+    if method not in ("GET", "HEAD", "POST"):
+        return ep.plain(start_response, "405 Method Not Allowed", "method not allowed",
+                        [("Allow", "GET, HEAD, POST")])
+    head = method == "HEAD"
+    if is_placeholder(token):
+        return ep.respond(start_response, "200 OK", ep.pages["archive"], head=head)
+    genuine = ep.genuine(token)
+    if method != "POST":
+        return ep.respond(start_response, "200 OK" if genuine else "404 Not Found",
+                          ep.pages["ask" if genuine else "invalid"], head=head)
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ep.plain(start_response, "400 Bad Request", "bad Content-Length")
+    if length > MAX_BODY or length < 0:
+        return ep.plain(start_response, "413 Content Too Large", "request body too large")
+    body = environ["wsgi.input"].read(length) if length else b""
+    if not _one_click(environ, body):
+        return ep.respond(start_response, "400 Bad Request", ep.pages["not one-click"])
+    if not genuine:  # made up: nothing to record, and nothing to fill the disk with
+        return ep.respond(start_response, "404 Not Found", ep.pages["invalid"])
+    try:
+        ep.log.record(token)
+    except OSError as exc:
+        print(f"briefing endpoint: cannot record an unsubscribe: {exc}",
+              file=environ.get("wsgi.errors", sys.stderr))
+        return ep.respond(start_response, "503 Service Unavailable", ep.pages["failed"],
+                          extra=[("Retry-After", "300")])
+    return ep.respond(start_response, "200 OK", ep.pages["done"])
+
+
+def _events(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse,
+            match: re.Match[str]) -> list[bytes]:
+    if not ep.secret:  # without a secret there is no /events
+        return ep.plain(start_response, "404 Not Found", "not found")
+    method = environ.get("REQUEST_METHOD", "")
+    if method not in ("GET", "HEAD"):
+        return ep.plain(start_response, "405 Method Not Allowed", "method not allowed",
+                        [("Allow", "GET, HEAD")])
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credentials = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+            credentials.strip().encode("utf-8", "replace"), ep.secret.encode("utf-8")):
+        return ep.plain(start_response, "401 Unauthorized", "a bearer secret is needed",
+                        [("WWW-Authenticate", 'Bearer realm="briefing events"')])
+    return ep.respond(start_response, "200 OK", ep.log.read(),
+                      "application/x-ndjson; charset=utf-8", head=method == "HEAD")
+
+
+def _signup(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse,
+            match: re.Match[str]) -> list[bytes]:
+    if ep.signup is None:  # no signup: in briefing.yaml, no such pages
+        return ep.plain(start_response, "404 Not Found", "not found")
+    return list(ep.signup(environ, start_response))
+
+
+Handler = Callable[[Endpoint, dict[str, Any], StartResponse, re.Match[str]], list[bytes]]
+ROUTES: list[tuple[re.Pattern[str], Handler]] = [
+    (re.compile(r"/u/([^/]*)"), _unsubscribe),
+    (re.compile(r"/events"), _events),
+    (re.compile(r"/s|/c/[^/]*"), _signup),  # the sign-up form and its confirmations
+]
+
+
+def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
+             key: str | os.PathLike[str] | EndpointKey | None = None,
+             secret_env: str = SECRET_ENV, newsletter: str = "",
+             signup: Callable[[EventLog, EndpointKey], Any] | None = None) -> WSGIApp:
+    """The endpoint as a WSGI application. `key`: the endpoint key, or the path of its file
+    (default: endpoint.key beside the events file). The events file is created (0600, empty)
+    now; the /events secret is read from `secret_env` now, once. With `signup`
+    (signup_site.SignupPages), the sign-up pages too."""
+    events = Path(events_path)
+    if not isinstance(key, EndpointKey):
+        path = Path(key) if key is not None else events.parent / "endpoint.key"
+        key = read_endpoint_key(path, str(path))
+    secret = os.environ.get(secret_env, "")
+    if secret and len(secret) < MIN_SECRET:
+        raise ValueError(f"${secret_env} is shorter than {MIN_SECRET} characters")
+    log = EventLog(events)
+    log.create()
+    ep = Endpoint(log, key, secret, _pages(newsletter),
+                  signup(log, key) if signup is not None else None)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             path = environ.get("PATH_INFO", "") or "/"
-            match = _TOKEN_PATH.fullmatch(path)
-            if match:
-                return unsubscribe(environ, start_response, match.group(1))
-            if site is not None and site.handles(path):  # /s and /c/<token>
-                return site(environ, start_response)
-            if path == "/events" and secret:
-                return events(environ, start_response)
-            return plain(start_response, "404 Not Found", "not found")
+            for pattern, handler in ROUTES:
+                match = pattern.fullmatch(path)
+                if match:
+                    return handler(ep, environ, start_response, match)
+            return ep.plain(start_response, "404 Not Found", "not found")
         except Exception as exc:  # never let bad input take the server down
             print(f"briefing endpoint: internal error: {type(exc).__name__}: {exc}",
                   file=environ.get("wsgi.errors", sys.stderr))
             try:
-                return plain(start_response, "500 Internal Server Error", "internal error")
+                return ep.plain(start_response, "500 Internal Server Error", "internal error")
             except Exception:  # start_response was already called: nothing more to say
                 return []
 
     return app
-
-
-def serve_project(project: Project, host: str, port: int, events: str | None,
-                  on_ready: Callable[[list[str]], None],
-                  make_sender: MakeSender | None = None) -> None:
-    """`briefing subscribers serve`: the endpoint for this project under waitress, until
-    Ctrl-C or SIGTERM. briefing.yaml is optional (an endpoint host may have only this); with
-    its `signup:`, the sign-up pages too, mailing through `make_sender`'s transport."""
-    from ..content.schema import check_state_path
-    from ..content.validate import load_config
-    from ..errors import BriefingError, Problem
-
-    config = load_config(project) if project.config_path.is_file() else None
-    secret_env = config.sync.events_secret_env if config else SECRET_ENV
-    where = "--events"
-    if events is None:
-        configured = config.sync.events if config else ""
-        events, where = ((configured, "briefing.yaml sync.events")
-                         if configured and "://" not in configured else (DEFAULT_EVENTS, ""))
-    if "://" in events:
-        raise BriefingError(Problem(where, 0, 0, f"'{events}' is a URL; the endpoint writes "
-                                    "its events to a file", f"for example {DEFAULT_EVENTS}"))
-    try:  # private like the store: inside the project, never under the published out/
-        check_state_path(events)
-    except ValueError as exc:
-        message, _, hint = str(exc).partition("|")
-        raise BriefingError(Problem(where or events, 0, 0, f"the events file {message}",
-                                    hint)) from None
-    pages = None
-    if config is not None and config.signup is not None:
-        from .signup_site import SignupPages
-        pages = SignupPages(project.root, config, make_sender)  # its keys and transport, now
-    try:
-        app = make_app(project.root / events, secret_env, config.name if config else "",
-                       signup=pages)
-    except ValueError as exc:
-        raise BriefingError(Problem(f"${secret_env}", 0, 0, str(exc).split(" ", 1)[1],
-                                    "use a long random value, e.g. from 'openssl rand -hex "
-                                    "32'")) from None
-    except OSError as exc:
-        raise BriefingError(Problem(events, 0, 0, f"cannot create the events file: "
-                                    f"{exc.strerror}")) from None
-    secret_on = bool(os.environ.get(secret_env))
-
-    def ready(bound_host: str, bound_port: int) -> None:
-        shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-        on_ready([
-            f"one-click unsubscribe endpoint on http://{shown_host}:{bound_port}/u/<token> "
-            "(waitress; publish it behind an https proxy)",
-            f"events:  {events} (tokens and times only)",
-            f"/events: on, for a caller with the bearer secret in ${secret_env}" if secret_on
-            else f"/events: off (set ${secret_env} to let 'briefing subscribers sync' fetch "
-                 "the events over https)",
-            *([pages.describe(f"http://{shown_host}:{bound_port}")] if pages else []),
-            "Ctrl-C stops it",
-        ])
-
-    try:
-        serve(app, host, port, ready)
-    except OSError as exc:
-        raise BriefingError(Problem("serve", 0, 0, f"cannot listen on {host}:{port}: "
-                                    f"{exc.strerror or exc}")) from None
-    finally:
-        if pages is not None:
-            pages.close()  # the confirmation mails already promised go out first
-
-
-def serve(app: WSGIApp, host: str, port: int,
-          on_ready: Callable[[str, int], None]) -> None:
-    """Run the app under waitress until Ctrl-C or SIGTERM. Imported only here: waitress
-    costs nothing to commands that do not serve."""
-    import signal
-
-    from waitress import create_server
-
-    server = create_server(
-        app, host=host, port=port, threads=4, ident="briefing",
-        # waitress refuses bodies past this itself (413), before the app reads a byte.
-        max_request_body_size=MAX_BODY, max_request_header_size=16 * 1024,
-        expose_tracebacks=False, channel_timeout=30, connection_limit=200,
-        clear_untrusted_proxy_headers=True)
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        # One listening socket has effective_host/port; a name with several addresses
-        # (localhost: 127.0.0.1 and ::1) gives a server listing them all.
-        listen = getattr(server, "effective_listen", None) or [
-            (server.effective_host, server.effective_port)]
-        on_ready(str(listen[0][0]), int(listen[0][1]))
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.close()

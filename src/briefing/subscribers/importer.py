@@ -1,14 +1,19 @@
-"""Reading subscriber CSV files: the exports of Mailchimp, Substack, Buttondown and listmonk,
-recognised by their header rows, or any CSV with the email column named.
+"""Reading subscriber CSV files: briefing's own export, the exports of Mailchimp, Substack,
+Buttondown and listmonk, recognised by their header rows, or any CSV with the email column
+named.
 
-All or nothing: every row is read and checked first; a bad address or an unknown layout is an
-error with file:line and nothing is imported.
+All or nothing: every row is read and checked first; a bad address, a bad date, a name with a
+control character or an unknown layout is an error with file:line and nothing is imported.
+What an export says is kept: the status, when the reader joined and left (Mailchimp's
+OPTIN_TIME and UNSUB_TIME, ...) and why; briefing's own export comes back exactly as it went out.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +22,29 @@ from ..content.schema import parse_mailbox
 from ..errors import BriefingError, Problem, count
 
 MAX_BYTES = 200_000_000  # a 1,000,000-reader export is about 100 MB
+STATUSES = ("active", "unsubscribed", "bounced", "complained")
+# C0 and C1 controls (line breaks, tab, escape), DEL, the Unicode line and paragraph
+# separators, and the invisible bidirectional controls: a name is one line of text, and none
+# of these may forge a line or reorder one in `subscribers list`.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet. Our
+# export prefixes a quote (and to a cell starting with a quote, so that import can undo it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def control_in(text: str) -> str:
+    """'U+000A' for the first control character in a name, or ''."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else ""
+
+
+def neutralised(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def restored(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
 @dataclass(frozen=True)
@@ -25,6 +53,10 @@ class Row:
     address: str
     name: str
     status: str  # what the export says: active, unsubscribed, bounced or complained
+    added_at: str = ""    # when they joined, UTC ISO 8601 ("" when the export does not say)
+    changed_at: str = ""  # when their status last changed
+    reason: str = ""      # why, as the export says it
+    source: str = ""      # briefing's own export: where the reader first came from
 
 
 @dataclass(frozen=True)
@@ -36,6 +68,9 @@ class Layout:
     recognise: Callable[[set[str]], bool]
     name_of: Callable[[dict[str, str]], str]
     status_of: Callable[[dict[str, str]], str]
+    # (column of the joining date, columns of the date of the status, newest first)
+    dates: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    reason_of: Callable[[dict[str, str]], str] = lambda r: ""
 
 
 def _true(value: str) -> bool:
@@ -57,35 +92,92 @@ _BUTTONDOWN_TYPES = {"unsubscribed": "unsubscribed", "removed": "unsubscribed",
                      "spammy": "complained"}
 _LISTMONK_STATUS = {"blocklisted": "unsubscribed"}
 
+def _mailchimp_reason(row: dict[str, str]) -> str:
+    return ": ".join(p for p in (row.get("UNSUB_REASON", "").strip(),
+                                 row.get("UNSUB_REASON_OTHER", "").strip()) if p)
+
+
+def _buttondown(email: str) -> Layout:
+    # Buttondown's current exports name the column `email`, older ones `email_address`.
+    return Layout(
+        "Buttondown", email,
+        lambda h: email in h and bool(h & {"creation_date", "subscriber_type", "type"}),
+        lambda r: "",
+        lambda r: _BUTTONDOWN_TYPES.get(
+            (r.get("subscriber_type") or r.get("type") or "").strip().lower(), "active"),
+        (("creation_date",), ("unsubscription_date",)),
+        lambda r: r.get("unsubscription_reason", "").strip())
+
+
+OWN = Layout("briefing", "address",
+             lambda h: {"address", "status", "status_changed_at", "added_at"} <= h,
+             lambda r: r.get("name", ""), lambda r: r.get("status", "").strip(),
+             (("added_at",), ("status_changed_at",)), lambda r: r.get("status_reason", ""))
+
 LAYOUTS = [
+    OWN,
     Layout("Mailchimp", "Email Address",
            lambda h: "Email Address" in h and bool(h & {"MEMBER_RATING", "OPTIN_TIME", "LEID",
                                                         "EUID"}),
            lambda r: " ".join(p for p in (r.get("First Name", "").strip(),
                                           r.get("Last Name", "").strip()) if p),
-           _mailchimp_status),
+           _mailchimp_status,
+           (("OPTIN_TIME", "CONFIRM_TIME"),
+            ("UNSUB_TIME", "CLEAN_TIME", "LAST_CHANGED", "CONFIRM_TIME", "OPTIN_TIME")),
+           _mailchimp_reason),
     Layout("Substack", "email",
            lambda h: {"email", "active_subscription"} <= h,
            lambda r: r.get("name", "").strip(),
-           lambda r: "bounced" if _true(r.get("email_disabled", "")) else "active"),
-    Layout("Buttondown", "email_address",
-           lambda h: "email_address" in h and bool(h & {"creation_date", "subscriber_type",
-                                                        "type"}),
-           lambda r: "",
-           lambda r: _BUTTONDOWN_TYPES.get(
-               (r.get("subscriber_type") or r.get("type") or "").strip().lower(), "active")),
+           lambda r: "bounced" if _true(r.get("email_disabled", "")) else "active",
+           (("created_at",), ())),
+    _buttondown("email_address"),
     Layout("listmonk", "email",
            lambda h: {"email", "name", "attributes"} <= h,
            lambda r: r.get("name", "").strip(),
-           lambda r: _LISTMONK_STATUS.get(r.get("status", "").strip().lower(), "active")),
+           lambda r: _LISTMONK_STATUS.get(r.get("status", "").strip().lower(), "active"),
+           (("created_at",), ("updated_at",))),
+    _buttondown("email"),
 ]
 
 DOCUMENTED = {  # for the README and the error message: what each layout is known by
+    "briefing": "'address', 'status', 'added_at' and 'status_changed_at' (its own export)",
     "Mailchimp": "'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID",
     "Substack": "'email' with 'active_subscription'",
-    "Buttondown": "'email_address' with 'creation_date' or 'subscriber_type'",
+    "Buttondown": "'email' or 'email_address' with 'creation_date' or 'subscriber_type'",
     "listmonk": "'email', 'name' and 'attributes'",
 }
+
+
+def _date(value: str) -> str:
+    """A date as an export writes it (ISO 8601, with or without a time or an offset; no
+    offset means UTC, as Mailchimp writes them), in the store's one format."""
+    when = dt.datetime.fromisoformat(value.strip().replace(" UTC", ""))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dates(layout: Layout, record: dict[str, str], shown: str, line: int,
+           problems: list[Problem]) -> tuple[str, str]:
+    found = []
+    bad: set[str] = set()
+    for columns in layout.dates:
+        value = ""
+        for column in columns:
+            raw = record.get(column, "").strip()
+            if not raw:
+                continue
+            try:
+                value = _date(raw)
+            except ValueError:
+                if column not in bad:
+                    bad.add(column)
+                    problems.append(Problem(shown, line, 0, f"'{column}' is not a date "
+                                            f"('{raw}')", "write it as 2026-02-16 or "
+                                            "2026-02-16T09:00:00Z; nothing was imported"))
+            break
+        found.append(value)
+    return found[0], found[1] or found[0]
 
 
 def read_csv(path: Path, shown: str, email_column: str | None = None,
@@ -147,6 +239,8 @@ def read_csv(path: Path, shown: str, email_column: str | None = None,
                 continue
             record = dict(zip(columns, values + [""] * (len(columns) - len(values)),
                               strict=True))
+            if layout is OWN:  # undo what our export did against formulas
+                record = {k: restored(v) for k, v in record.items()}
             value = record.get(layout.email, "").strip()
             try:
                 mailbox = parse_mailbox(value)
@@ -155,8 +249,22 @@ def read_csv(path: Path, shown: str, email_column: str | None = None,
                                         if value else "has no address",
                                         "fix or delete the row; nothing was imported"))
                 continue
-            rows.append(Row(line, mailbox.address, layout.name_of(record) or mailbox.name,
-                            layout.status_of(record)))
+            name = layout.name_of(record) or mailbox.name
+            control = control_in(name)
+            if control:
+                problems.append(Problem(shown, line, 0, f"the name of {mailbox.address} has a "
+                                        f"control character ({control}); a name is one line "
+                                        "of text", "fix the row; nothing was imported"))
+                continue
+            status = layout.status_of(record)
+            if status not in STATUSES:
+                problems.append(Problem(shown, line, 0, f"'{status}' is not a status",
+                                        f"one of {', '.join(STATUSES)}; nothing was imported"))
+                continue
+            added, changed = _dates(layout, record, shown, line, problems)
+            rows.append(Row(line, mailbox.address, name, status, added, changed,
+                            layout.reason_of(record).strip(),
+                            record.get("source", "").strip() if layout is OWN else ""))
     except csv.Error as exc:
         problems.append(Problem(shown, reader.line_num, 0, f"is not valid CSV: {exc}"))
     if problems:

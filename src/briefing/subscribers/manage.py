@@ -18,7 +18,7 @@ from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_config
 from ..errors import BriefingError, Problem
 from .consent import erased_before, lift_erasure
-from .importer import read_csv
+from .importer import control_in, neutralised, read_csv
 from .store import STATUSES, Store, Subscriber, address_key, now
 
 EXPORT_COLUMNS = ("address", "name", "status", "source", "added_at", "status_changed_at",
@@ -34,6 +34,9 @@ def open_store(project: Project) -> tuple[Config, Store]:
 def _address(value: str, where: str = "ADDRESS") -> tuple[str, str]:
     if any(c in value for c in "\r\n\0"):
         raise BriefingError(Problem(where, 0, 0, "an address must not contain a line break"))
+    if control_in(value):
+        raise BriefingError(Problem(where, 0, 0, f"has a control character ({control_in(value)})"
+                                    "; a name and an address are one line of text"))
     try:
         mailbox = parse_mailbox(value)
     except ValueError:
@@ -45,9 +48,12 @@ def _address(value: str, where: str = "ADDRESS") -> tuple[str, str]:
 
 def add(project: Project, value: str, name: str | None, resubscribe: bool) -> list[str]:
     """Add one reader; lines for the editor (the store's own notes first)."""
-    _config, store = open_store(project)
     address, parsed_name = _address(value)
+    if name is not None and control_in(name):
+        raise BriefingError(Problem("--name", 0, 0, f"has a control character "
+                                    f"({control_in(name)}); a name is one line of text"))
     name = (name if name is not None else parsed_name).strip()
+    _config, store = open_store(project)
     lines = list(store.notes)
     with store.transaction():
         existing = store.get(address)
@@ -115,14 +121,22 @@ def formatted(readers: list[Subscriber], output: str) -> str:
         return to_csv(readers)
     lines = []
     for s in readers:
-        name = f" ({s.name})" if s.name else ""
-        why = f"  {s.status_reason}" if s.status != "active" and s.status_reason else ""
+        name = f" ({_shown(s.name)})" if s.name else ""
+        why = f"  {_shown(s.status_reason)}" if s.status != "active" and s.status_reason else ""
         lines.append(f"{s.status:<12} {s.address}{name}  since {s.status_changed_at[:10]}{why}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _shown(text: str) -> str:
+    """A value on one line of the listing: a control character (in a name stored by an older
+    briefing) is written as its code, never acted on."""
+    return "".join(f"\\u{ord(c):04x}" if control_in(c) else c for c in text)
+
+
 def to_csv(readers: list[Subscriber], consent: dict[str, list[str]] | None = None) -> str:
-    """With `consent` (consent_csv.exported), the consent columns too."""
+    """CSV with every cell that a spreadsheet would take for a formula (starting with =, +,
+    -, @, tab or CR; OWASP "CSV injection") prefixed with a quote; import undoes it. With
+    `consent` (consent_csv.exported), the consent columns too."""
     from . import consent_csv
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
@@ -130,7 +144,8 @@ def to_csv(readers: list[Subscriber], consent: dict[str, list[str]] | None = Non
     blank = [""] * len(consent_csv.COLUMNS)
     for s in readers:
         extra = consent.get(address_key(s.address), blank) if consent is not None else []
-        writer.writerow([getattr(s, c) for c in EXPORT_COLUMNS] + extra)
+        writer.writerow([neutralised(str(getattr(s, c))) for c in EXPORT_COLUMNS]
+                        + [neutralised(cell) for cell in extra])
     return buffer.getvalue()
 
 
@@ -196,12 +211,19 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 continue
             if erased:
                 lift_erasure(project, store, row.address)
+            # Our own export carries its reasons and sources as they were; another's says what
+            # the reader's status is there, and why if it says.
+            own = layout == "briefing"
+            reason = row.reason if own else (
+                f"in the {layout} export as {row.status}" + (f": {row.reason}" if row.reason
+                                                             else "")
+                if row.status != "active" else "")
+            changed = row.changed_at or stamp
             if existing is None:
-                reason = f"in the {layout} export as {row.status}" if row.status != "active" \
-                    else ""
-                store.insert(row.address, row.name, row.status, source, reason, stamp)
+                store.insert(row.address, row.name, row.status, row.source or source, reason,
+                             row.added_at or stamp, changed)
                 if consent is not None and key in consent:
-                    consent_csv.restore(store, row.address, consent[key], source)
+                    consent_csv.restore(store, row.address, consent[key], row.source or source)
                 (result.added if row.status == "active" else result.suppressed).append(
                     row.address)
             elif existing.suppressed and row.status == "active":
@@ -213,8 +235,7 @@ def import_file(project: Project, path: Path, email_column: str | None,
                     result.suppressed.append(row.address)
             elif existing.status == "active" and row.status != "active":
                 # The export says they left there: honour it here too.
-                store.set_status(row.address, row.status, f"in the {layout} export as "
-                                 f"{row.status}", stamp)
+                store.set_status(row.address, row.status, reason, changed)
                 result.updated.append(row.address)
             elif row.name and row.name != existing.name:
                 store.set_name(row.address, row.name)
@@ -222,6 +243,27 @@ def import_file(project: Project, path: Path, email_column: str | None,
             else:
                 result.unchanged.append(row.address)
     return result
+
+
+def endpoint_key(project: Project) -> list[str]:
+    """`briefing subscribers endpoint-key`: write the endpoint key now (a project that never
+    sent has no token key yet: it is made first), for an endpoint that must run before the
+    first send, such as the sign-up form's."""
+    from .identity import ENDPOINT_KEY_FILE, list_tokens
+    from .tokens import key_source
+    config, store = open_store(project)
+    list_tokens(project.root, store, config)  # writes the endpoint key when it is out of date
+    return list(store.notes) + [
+        f"{ENDPOINT_KEY_FILE} is up to date, from the token key in {key_source(project.root)}: "
+        "it checks unsubscribe links and makes sign-up confirmation links, and can read "
+        "neither; copy it beside the endpoint if that runs on another host"]
+
+
+def new_key(project: Project) -> list[str]:
+    """`briefing subscribers new-key`."""
+    from .identity import new_key as make_new_key
+    config, store = open_store(project)
+    return list(store.notes) + make_new_key(project.root, store, config)
 
 
 def counts_line(store: Store) -> str:

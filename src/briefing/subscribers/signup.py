@@ -1,11 +1,11 @@
 """Sign-up secrets: the keys, the confirmation token, keyed hashes, and the limits on mail.
 
 Every secret is derived from the project's token key (.briefing/token.key), so there is one key
-to back up. The endpoint needs only its half (`EndpointKeys`): a MAC key, to make and check
-confirmation tokens and to hash addresses and IP addresses, and a public key, to seal the
-reader's address into the token. Only the editor's machine, which holds the token key, can open
-a sealed address: a web host that is broken into leaks no address from its events file, its
-access logs or the links it sent.
+to back up. The endpoint needs only its half (`EndpointKeys`, the `signup` line of
+.briefing/endpoint.key): a MAC key, to make and check confirmation tokens and to hash addresses
+and IP addresses, and a public key, to seal the reader's address into the token. Only the
+editor's machine, which holds the token key, can open a sealed address: a web host that is
+broken into leaks no address from its events file, its access logs or the links it sent.
 
 A confirmation token is base64url of
 
@@ -26,20 +26,17 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import BriefingError, Problem
+if TYPE_CHECKING:
+    from .identity import EndpointKey
 
-KEY_ENV = "BRIEFING_SIGNUP_KEY"
-KEY_PREFIX = "bsk1."  # what `briefing subscribers signup-key` prints, for the endpoint's host
 VERSION = 1
 _HEAD = 1 + 4 + 4 + 12
 _MAC = 32
@@ -60,9 +57,6 @@ class EndpointKeys:
 
     mac: bytes
     public: bytes
-
-    def exported(self) -> str:
-        return KEY_PREFIX + base64.urlsafe_b64encode(self.mac + self.public).decode("ascii")
 
     def address_hash(self, address: str) -> str:
         """A keyed hash of the address: the limits and the pending sign-ups know readers by
@@ -97,37 +91,12 @@ def editor_keys(token_key: bytes) -> EditorKeys:
     return EditorKeys(_derive(token_key, b"mac"), bytes(private.public_key), bytes(private))
 
 
-def parse_endpoint_key(value: str, where: str) -> EndpointKeys:
-    value = value.strip()
-    try:
-        if not value.startswith(KEY_PREFIX):
-            raise ValueError
-        raw = base64.urlsafe_b64decode(value[len(KEY_PREFIX):])
-        if len(raw) != 64:
-            raise ValueError
-    except (ValueError, binascii.Error):
-        raise BriefingError(Problem(where, 0, 0, "is not a sign-up key",
-                                    "set it to what 'briefing subscribers signup-key' prints on "
-                                    "the editor's machine")) from None
-    return EndpointKeys(raw[:32], raw[32:])
-
-
-def endpoint_keys(root: Path, may_create: bool) -> EndpointKeys:
-    """$BRIEFING_SIGNUP_KEY (an endpoint on its own host), else derived from the project's
-    token key, made now if `may_create` (the editor's own project)."""
-    from .tokens import KEY_ENV as TOKEN_ENV
-    from .tokens import KEY_FILE, load_key
-    given = os.environ.get(KEY_ENV, "")
-    if given:
-        return parse_endpoint_key(given, f"${KEY_ENV}")
-    if not (may_create or os.environ.get(TOKEN_ENV) or (root / KEY_FILE).exists()):
-        raise BriefingError(Problem(
-            f"${KEY_ENV}", 0, 0, f"is not set, and there is no {KEY_FILE} here to make the "
-                                 "confirmation links with",
-            "in the editor's project, run 'briefing subscribers signup-key' once (it makes the "
-            f"key); on another host, set ${KEY_ENV} to what it prints there"))
-    keys = editor_keys(load_key(root, create=True))
-    return EndpointKeys(keys.mac, keys.public)
+def endpoint_keys(key: EndpointKey) -> EndpointKeys | None:
+    """The sign-up half of the endpoint key file (identity.py), or None for a file written
+    before sign-up existed."""
+    if len(key.signup) != 64:
+        return None
+    return EndpointKeys(key.signup[:32], key.signup[32:])
 
 
 # -- the confirmation token ------------------------------------------------------------------
@@ -275,9 +244,3 @@ class Limits:
         with self._lock:
             self._recent.pop(address_hash, None)
 
-
-def endpoint_key_line(root: Path) -> str:
-    """`briefing subscribers signup-key`: the endpoint's half of the keys, from the token key
-    (made now if this project has none yet)."""
-    from .tokens import load_key
-    return editor_keys(load_key(root, create=True)).exported()

@@ -28,8 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..content.model import Config, consent_wording, wording_hash
 from .signup import (
@@ -38,12 +37,16 @@ from .signup import (
     Joiner,
     Limits,
     check_token,
+    endpoint_keys,
     make_token,
     new_signup_id,
     seconds_of,
     stamp,
 )
 from .signup_form import HONEYPOT, MAX_NAME, Form, read_form
+
+if TYPE_CHECKING:
+    from .identity import EndpointKey
 
 MAX_BODY = 4096
 CONFIRM_PATH = re.compile(r"/c/([^/]*)")
@@ -318,7 +321,7 @@ class SignupSite:
         signup_id = new_signup_id()
         token = make_token(self.keys, Joiner(form.address, form.name, form.themes), issued,
                            expires, signup_id)
-        event: dict[str, Any] = {"kind": "signup", "time": stamp(issued), "id": signup_id,
+        event: dict[str, Any] = {"kind": "signup", "time": stamp(issued), "token": signup_id,
                                  "address": address_hash, "expires": stamp(expires),
                                  "page": form.page, "consent": form.consent}
         if form.consent == self.wording_hash:
@@ -371,24 +374,29 @@ MakeSender = Callable[[Config], tuple[Send, str]]  # a transport's send, and its
 
 
 class SignupPages:
-    """The sign-up pages of `serve`: keys and transport made (and checked) at start, the site
-    made when make_app has the events file."""
+    """The sign-up pages of `serve`: the transport made (and checked) at start, the site made
+    when make_app has the events file and the endpoint key."""
 
-    def __init__(self, root: Path, config: Config, make_sender: MakeSender | None) -> None:
+    def __init__(self, config: Config, make_sender: MakeSender | None) -> None:
         from ..errors import BriefingError, Problem
-        from .signup import endpoint_keys
         if make_sender is None:
             raise BriefingError(Problem("briefing.yaml", 0, 0, "signup: is set, but the "
                                         "endpoint was given no way to send mail"))
         self.config = config
         self.send, self.transport = make_sender(config)
-        # A key is made only in the editor's own project (it has a store); an endpoint on its
-        # own host is given its half in $BRIEFING_SIGNUP_KEY.
-        self.keys = endpoint_keys(root, may_create=(root / config.state).exists())
         self.site: SignupSite | None = None
 
-    def __call__(self, log: Any) -> SignupSite:
-        self.site = SignupSite(self.config, self.keys, log.append, self.send)
+    def __call__(self, log: Any, key: EndpointKey) -> SignupSite:
+        from ..errors import BriefingError, Problem
+        from .identity import ENDPOINT_KEY_FILE
+        keys = endpoint_keys(key)
+        if keys is None:
+            raise BriefingError(Problem(
+                ENDPOINT_KEY_FILE, 0, 0, "has no sign-up line (it was written before sign-up "
+                                         "existed): the form cannot make confirmation links",
+                "in the editor's project run 'briefing subscribers endpoint-key', and copy "
+                f"{ENDPOINT_KEY_FILE} here again"))
+        self.site = SignupSite(self.config, keys, log.append, self.send)
         self.site.seed(log.read())
         return self.site
 

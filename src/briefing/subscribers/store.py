@@ -99,7 +99,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX deliveries_message_id ON deliveries (message_id);
     """,
-    # 2 -> 3: consent and erasure (subscribers/consent.py): how each reader came in, every
+    # 2 -> 3: the list identity and the token key are fixed in `meta` at first use
+    # (subscribers/identity.py). Copies sent before that carry legacy tokens (no endpoint
+    # check): a store that has sent any is marked, so sync and the endpoint keep honouring
+    # them. And the deliveries of one reader, read in order by sync's temporary-failure count.
+    """
+    INSERT INTO meta (key, value)
+        SELECT 'legacy_tokens', 'sent before briefing fixed the list identity'
+        WHERE EXISTS (SELECT 1 FROM deliveries);
+    CREATE INDEX deliveries_address ON deliveries (address_key, id);
+    """,
+    # 3 -> 4: consent and erasure (subscribers/consent.py): how each reader came in, every
     # change of status, sign-ups waiting for confirmation (known by a keyed hash only), the
     # consent wordings readers agreed to, and erased addresses (a keyed hash each).
     CONSENT_MIGRATION,
@@ -265,6 +275,14 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Call inside a transaction."""
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
     # -- readers ----------------------------------------------------------------------------
 
     def get(self, address: str) -> Subscriber | None:
@@ -291,13 +309,15 @@ class Store:
         return {address_key(row[0]): Subscriber(*row) for row in rows}
 
     def insert(self, address: str, name: str, status: str, source: str, reason: str = "",
-               when: str | None = None) -> None:
-        """Add a reader; call inside a transaction."""
+               when: str | None = None, changed: str | None = None) -> None:
+        """Add a reader (joined `when`, status since `changed`, both now by default); call
+        inside a transaction."""
         stamp = when or now()
         self.db.execute(
             "INSERT INTO subscribers (address, address_key, name, status, source, added_at, "
             "status_changed_at, status_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (address, address_key(address), name, status, source, stamp, stamp, reason))
+            (address, address_key(address), name, status, source, stamp, changed or stamp,
+             reason))
 
     def set_status(self, address: str, status: str, reason: str, when: str | None = None) -> None:
         """Change a reader's status; call inside a transaction."""
@@ -335,7 +355,7 @@ def _private_folder(root: Path, folder: Path, shown: str) -> None:
         raise BriefingError(Problem(shown, 0, 0, "the store's folder leads outside the "
                                     "project")) from None
     from ..files import private_folder
-    private_folder(folder)
+    private_folder(folder, root / "out")
 
 
 def has_deliveries(store_file: Path, issue_id: str) -> bool:
@@ -390,6 +410,9 @@ def move_legacy_ledgers(store: Store, out: Path) -> list[str]:
                 "INSERT INTO deliveries (issue, address, address_key, message_id, sha256, "
                 "state, attempted_at, accepted_at, reply, transport) "
                 "VALUES (?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?)", rows)
+            if rows:  # sent by a briefing from before the list identity: legacy tokens
+                db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('legacy_tokens', "
+                           "'sent before briefing fixed the list identity')")
         path.unlink()  # after the commit: at worst it is moved twice, never lost
         notes.append(f"moved {shown} into {store.shown} ({len(rows)} "
                      f"deliver{'y' if len(rows) == 1 else 'ies'}); out/ holds no addresses now")
