@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import BriefingError, Problem
 from .consent import record_consent
+from .importer import restored
 from .store import Store, address_key, now
 
 COLUMNS = ("signed_up_at", "confirmed_at", "signup_page", "consent_sha256", "consent_wording",
@@ -56,7 +57,8 @@ def read(path: Path, shown: str) -> dict[str, dict[str, str]] | None:
     rows: dict[str, dict[str, str]] = {}
     problems = []
     for record in reader:
-        values = {c: (record.get(c) or "").strip() for c in (*COLUMNS, "source")}
+        # export neutralised cells a spreadsheet would run (importer.restored undoes it)
+        values = {c: restored((record.get(c) or "").strip()) for c in (*COLUMNS, "source")}
         for column, (good, expected) in _CHECKS.items():
             if values[column] and not good(values[column]):
                 problems.append(Problem(shown, reader.line_num, 0,
