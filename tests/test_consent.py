@@ -256,3 +256,29 @@ def test_pending_sign_ups_are_shown_to_their_owner_and_go_when_they_expire(facto
     held = sqlite3.connect(project.root / STORE).execute(
         "SELECT id FROM signups_pending ORDER BY id").fetchall()
     assert held == [(f"{1:024x}",)]
+
+
+def test_behind_a_proxy_the_clients_address_is_hashed_and_a_forged_header_is_not(
+        factory) -> None:
+    from urllib.parse import urlencode
+
+    from briefing.subscribers.signup import editor_keys
+    from signup_helpers import CONSENT
+    project, port = signup_project(factory, extra="  record_ip: true\n")
+    keys = editor_keys((project.root / ".briefing/token.key").read_text().strip().encode())
+
+    def post(address: str) -> None:
+        body = urlencode({"address": address, "consent": CONSENT}).encode()
+        answer = request(port, "POST", "/s", body, {"Content-Type": FORM,
+                                                    "X-Forwarded-For": "198.51.100.7"})
+        assert answer.status == 200, answer.text
+
+    with Server() as mail:
+        with signup_endpoint(project, port, mail):  # reached directly: the header is a lie
+            post("direct@example.org")
+            wait_for(lambda: len(events(project)) == 1, "the sign-up")
+        with signup_endpoint(project, port, mail, "--proxy", "127.0.0.1"):  # our proxy's
+            post("proxied@example.org")
+            wait_for(lambda: len(events(project)) == 2, "the sign-up")
+    assert [e["ip"] for e in events(project)] == [keys.ip_hash("127.0.0.1"),
+                                                  keys.ip_hash("198.51.100.7")]

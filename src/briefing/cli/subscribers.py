@@ -134,7 +134,12 @@ def subscribers_serve(
                  "server (default: smtp.url).")] = None,
         insecure: Annotated[bool, typer.Option(
             "--insecure", help="Local test servers only: skip certificate checks and allow "
-                               "plain text without STARTTLS.")] = False) -> None:
+                               "plain text without STARTTLS.")] = False,
+        proxy: Annotated[str | None, typer.Option(
+            "--proxy", metavar="ADDRESS",
+            help="The address of the reverse proxy in front (e.g. 127.0.0.1): its "
+                 "X-Forwarded-For names the client, whose address signup.record_ip "
+                 "hashes.")] = None) -> None:
     """Run the one-click unsubscribe endpoint (RFC 8058) under waitress; with signup: in
     briefing.yaml, the sign-up form (/s) and its confirmation links (/c/<token>) too.
 
@@ -150,7 +155,7 @@ def subscribers_serve(
         from ..deliver.confirm import confirmation_sender
         return confirmation_sender(config, smtp, insecure)
 
-    serve_project(current_project(), host, port, events, key, ready, make_sender)
+    serve_project(current_project(), host, port, events, key, ready, make_sender, proxy)
     typer.echo("endpoint stopped")
 
 

@@ -30,7 +30,7 @@ IDLE_TIMEOUT = 15      # seconds a connection may stay open without a request
 
 def serve_project(project: Project, host: str, port: int, events: str | None,
                   key: str | None, on_ready: Callable[[list[str]], None],
-                  make_sender: MakeSender | None = None) -> None:
+                  make_sender: MakeSender | None = None, proxy: str | None = None) -> None:
     """The endpoint for this project under waitress, until Ctrl-C or SIGTERM. briefing.yaml
     is optional: an endpoint host may have only the endpoint key. With its `signup:`, the
     sign-up pages too, mailing through `make_sender`'s transport (deliver/ is to the left of
@@ -86,7 +86,7 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
         ])
 
     try:
-        serve(app, host, port, ready)
+        serve(app, host, port, ready, proxy=proxy)
     except OSError as exc:
         raise BriefingError(Problem("serve", 0, 0, f"cannot listen on {host}:{port}: "
                                     f"{exc.strerror or exc}")) from None
@@ -115,9 +115,11 @@ def _key(project: Project, config: Config | None, given: str | None) -> Endpoint
 
 
 def serve(app: WSGIApp, host: str, port: int, on_ready: Callable[[str, int], None],
-          max_connections: int = MAX_CONNECTIONS) -> None:
+          max_connections: int = MAX_CONNECTIONS, proxy: str | None = None) -> None:
     """Run the app under waitress until Ctrl-C or SIGTERM. Imported only here: waitress
-    costs nothing to commands that do not serve."""
+    costs nothing to commands that do not serve. With `proxy` (the address of the reverse
+    proxy in front), the client's address is the last one its X-Forwarded-For adds, and from
+    nobody else (signup.record_ip hashes it)."""
     import signal
 
     from waitress import create_server
@@ -129,7 +131,9 @@ def serve(app: WSGIApp, host: str, port: int, on_ready: Callable[[str, int], Non
         max_request_body_size=MAX_BODY, max_request_header_size=16 * 1024,
         expose_tracebacks=False, channel_timeout=IDLE_TIMEOUT,
         # waitress's own limit stops accepting; ours (below) makes room instead.
-        connection_limit=max_connections * 4, clear_untrusted_proxy_headers=True)
+        connection_limit=max_connections * 4, clear_untrusted_proxy_headers=True,
+        **({"trusted_proxy": proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for"}} if proxy else {}))
     channel = _guarded_channel(max_connections)
     listeners = [server] if isinstance(server, BaseWSGIServer) else [
         s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]
