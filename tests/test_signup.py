@@ -251,3 +251,15 @@ def test_an_endpoint_on_its_own_host_needs_only_briefing_yaml_and_the_endpoint_k
         synced.out + synced.err
     assert "  name:        Rémy\n" in project.cli("subscribers", "show",
                                                   "remote@example.org").out
+
+
+def test_with_a_verp_bounce_address_a_confirmation_bounces_under_no_readers_name(
+        factory) -> None:
+    """bounce_address: bounces+{token}@...: a confirmation is for no reader yet, so its
+    envelope sender names none (sync reports its bounce as proving nothing)."""
+    project, port = signup_project(factory,
+                                   extra="bounce_address: bounces+{token}@example.org\n")
+    with Server() as mail, signup_endpoint(project, port, mail):
+        assert sign_up(port, "verp@example.org").status == 200
+        wait_for(lambda: mails_to(mail, "verp@example.org"), "the confirmation mail")
+    assert [m.mail_from for m in mail.received] == ["bounces+confirm@example.org"]

@@ -27,13 +27,17 @@ def confirmation_sender(config: Config, url: str | None, insecure: bool,
     transport = smtp_transport(chosen, config, insecure, timeout,
                                "--smtp" if url else "briefing.yaml smtp.url")
     lock = threading.Lock()  # one session at a time: at most signup.hourly_cap an hour
+    # A confirmation goes to no reader yet, so it has no token for a VERP bounce_address
+    # (bounces+{token}@...): its bounces go to the same mailbox, under a name no token has,
+    # and sync reports them as proving nothing about a reader.
+    envelope = config.envelope_sender.replace("{token}", "confirm")
 
     def send(address: str, data: bytes) -> None:
         with lock:
             session = transport.another()
             session.open()
             try:
-                session.deliver(config.envelope_sender, address, data)
+                session.deliver(envelope, address, data)
             finally:
                 session.close()
 
