@@ -231,7 +231,8 @@ def test_feed_is_valid_atom(two) -> None:
     # the issue's content only: no email chrome (title, preheader filler, unsubscribe footer)
     assert content.text.startswith("<p>The editor&#39;s note with a <a href=\"https://example.org/"
                                    "intro\">link</a>.</p>\n<section id=\"industry\">\n"
-                                   "<h2>Industry</h2>\n<article>\n<h3>First headline</h3>\n")
+                                   "<h2>Industry</h2>\n<article id=\"first-headline\">\n"
+                                   "<h3>First headline</h3>\n")
     for chrome in ("<title>", "\u034f", "&#847;", "Unsubscribe", "You are receiving",
                    "1 Test Street", "Short preview text"):
         assert chrome not in content.text, chrome
@@ -398,9 +399,12 @@ def test_a_sent_issue_is_frozen(project) -> None:
     result = project.cli("build")
     assert result.code == 1
     assert result.out == ""
-    assert result.err == ("out/2026-W07/sent.jsonl: error: issue 2026-W07 has been sent, so its "
-                          "outputs are frozen (rebuild anyway with 'briefing build 2026-W07 "
-                          "--force')\n")
+    # docs/record.md: the one change a sent issue accepts is a correction.
+    assert result.err == ("briefs/2026-W07/industry.yaml:2:15: error: issue 2026-W07 has been "
+                          "sent, so this item cannot change (its headline differs from what was "
+                          "sent: 'First headline') (add a correction instead: 'corrections:' in "
+                          "briefs/2026-W07/issue.yaml (docs/record.md); to replace what was "
+                          "sent anyway: 'briefing build 2026-W07 --force')\n")
     assert {p.name: p.read_bytes() for p in (project.root / "out/2026-W07").iterdir()} == before
     result = project.cli("build", "2026-W07", "--force")
     assert result.code == 0, result.err

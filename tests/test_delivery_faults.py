@@ -74,12 +74,19 @@ def copies(server: Server) -> Counter:
 # --- never two at once ---------------------------------------------------------------------
 
 def test_a_second_send_refuses_at_once_naming_the_running_one(ten) -> None:
-    with Server(behaviour=Behaviour(data_delay=0.3)) as server:
+    # The relay holds the first copy until the second send has run, however slow the machine:
+    # the first send is certainly still running when the second one starts.
+    second_done = threading.Event()
+    hold_first = Behaviour(on_data=lambda n: second_done.wait(60) if n == 1 else None)
+    with Server(behaviour=hold_first) as server:
         first = start_send(ten, "--smtp", server.url, "--insecure")
         lock = ten.root / ".briefing" / "send.lock"
         wait_for(lambda: lock.exists() and lock.read_text().strip(), "the first send's lock")
         holder = json.loads(lock.read_text())
-        second = send(ten, "--smtp", server.url, "--insecure")
+        try:
+            second = send(ten, "--smtp", server.url, "--insecure")
+        finally:
+            second_done.set()
         assert second.code == 1
         assert second.err == (
             f".briefing/send.lock: error: another send is running: process {first.pid}, issue "

@@ -162,7 +162,7 @@ def test_bad_lint_config(factory) -> None:
         "(did you mean 'placeholder'?)",
         "briefing.yaml:19:3: error: unknown key 'max' (known keys: headline_max_chars, "
         "summary_max_words, window_days, publisher_share, words_per_minute, recurring_urls, "
-        "disable)",
+        "thread_quiet_issues, disable)",
         "3 errors in 1 file",
     ]
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data" / "csv"
-TODAY = dt.datetime.now(dt.UTC).date().isoformat()
+def today() -> str:
+    """Read when asserting, not at import: a run that crosses midnight UTC stays right."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
 KNOWN = ("briefing: 'address', 'status', 'added_at' and 'status_changed_at' (its own export); "
          "Mailchimp: 'Email Address' with MEMBER_RATING, OPTIN_TIME, LEID or EUID; Substack: "
          "'email' with 'active_subscription'; Buttondown: 'email' or 'email_address' with "
@@ -56,14 +58,14 @@ def test_add_remove_list_and_the_store_is_private(project) -> None:
                            "never mailed\n")
     back = project.cli("subscribers", "add", "ana@example.net")
     assert (back.code, back.err) == (1, (
-        f".briefing/state.sqlite3: error: Ana@Example.net is unsubscribed on {TODAY} (removed "
+        f".briefing/state.sqlite3: error: Ana@Example.net is unsubscribed on {today()} (removed "
         "by the editor); not added back (only if they asked to come back: add --resubscribe)\n"))
 
     listed = project.cli("subscribers", "list")
     assert listed.out.splitlines() == [
-        f"unsubscribed Ana@Example.net (Ana Lima)  since {TODAY}  removed by the editor",
-        f"active       bo@example.net (Bo)  since {TODAY}",
-        f"unsubscribed cy@example.net  since {TODAY}  removed by the editor",
+        f"unsubscribed Ana@Example.net (Ana Lima)  since {today()}  removed by the editor",
+        f"active       bo@example.net (Bo)  since {today()}",
+        f"unsubscribed cy@example.net  since {today()}  removed by the editor",
     ]
     assert listed.err == ("3 addresses in .briefing/state.sqlite3: 1 active, 2 unsubscribed, "
                           "0 bounced, 0 complained\n")
@@ -72,7 +74,7 @@ def test_add_remove_list_and_the_store_is_private(project) -> None:
     assert [(r["address"], r["name"], r["status"], r["source"]) for r in data] == [
         ("bo@example.net", "Bo", "active", "cli")]
     resubscribed = project.cli("subscribers", "add", "ana@example.net", "--resubscribe")
-    assert resubscribed.out == (f"resubscribed Ana@Example.net (was unsubscribed on {TODAY} "
+    assert resubscribed.out == (f"resubscribed Ana@Example.net (was unsubscribed on {today()} "
                                 "(removed by the editor))\n")
     as_csv = project.cli("subscribers", "list", "--format", "csv", "--status", "unsubscribed")
     assert list(csv.reader(io.StringIO(as_csv.out)))[0] == [

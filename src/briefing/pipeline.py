@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from .errors import BriefingError, Problem, Problems
 from .render.issue import Rendered, render_issue
 
 if TYPE_CHECKING:  # only for annotations: the archive is imported when it is used
+    from .editorial.lint import LintResult
     from .publish.archive import ArchiveResult
 
 
@@ -26,6 +29,7 @@ class BuildResult:
     archive: ArchiveResult | None = None  # the refreshed site (None for a draft)
     folder: str = ""  # where the files went, as messages name it: out/2026-W07/
     warnings: int = 0  # lint warnings (`briefing check` lists them)
+    corrected: bool = False  # a sent issue: only its record (issue.json, page) was rewritten
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,7 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     _check_draft(project, issue)
     where = frozen_by(project, issue.id, issue.config.state)
     if where and not force:
-        raise BriefingError(Problem(
-            where, 0, 0,
-            f"issue {issue.id} has been sent, so its outputs are frozen",
-            f"rebuild anyway with 'briefing build {issue.id} --force'"))
+        return _build_sent(project, issue, where)
     rendered = render_issue(project, issue)
     sizes = {n: len(d) for n, d in rendered.files.items()}
     folder = issue_folder_shown(issue.id, issue.draft) + "/"
@@ -131,11 +132,55 @@ def _build(project: Project, issue_id: str | None, force: bool) -> BuildResult:
     site = plan_site(project, strict=False, fresh=fresh, around=issue.id)
     # One set: the issue's files and the site around them are written together or not at all.
     files = {f"{issue.id}/{name}": data for name, data in rendered.files.items()}
-    paths = write_files(project.out, {**files, **site.files})
+    paths = write_files(project.out, {**files, **site.files}, remove=site.remove)
     _remove_stale_draft(project, issue.id)
     issue_paths = [p for p in paths if p.parent.name == issue.id]
     archive = finish(project, site, [p for p in paths if p not in issue_paths])
     return BuildResult(issue, issue_paths, sizes, archive, folder, _lint_count(project, issue))
+
+
+def _sent_record(project: Project, issue: Issue, where: str) -> dict[str, bytes]:
+    """A sent issue's new issue.json (its corrections and threads), or the refusal: an
+    unchanged one is frozen, a changed one can only be corrected (docs/record.md)."""
+    from .publish.record import sent_issue_files
+    files = sent_issue_files(project, issue)
+    if files is None:
+        raise BriefingError(Problem(
+            where, 0, 0, f"issue {issue.id} has been sent, so its outputs are frozen",
+            f"rebuild anyway with 'briefing build {issue.id} --force'"))
+    return files
+
+
+def _build_sent(project: Project, issue: Issue, where: str) -> BuildResult:
+    """Write a sent issue's corrected record and the site around it; its mail stays as sent."""
+    from .files import write_files
+    from .publish.archive import finish, plan_site
+    files = _sent_record(project, issue, where)
+    data = json.loads(files["issue.json"])
+    names = {p.name for p in (project.out / issue.id).iterdir()}
+    site = plan_site(project, strict=False, fresh={issue.id: (data, names)}, around=issue.id)
+    written = write_files(project.out, {**{f"{issue.id}/{n}": d for n, d in files.items()},
+                                        **site.files}, remove=site.remove)
+    issue_paths = [p for p in written if p.parent.name == issue.id]
+    archive = finish(project, site, [p for p in written if p not in issue_paths])
+    return BuildResult(issue, issue_paths, {n: len(d) for n, d in files.items()}, archive,
+                       f"out/{issue.id}/", _lint_count(project, issue), corrected=True)
+
+
+def check(project: Project, issue_id: str | None = None, strict: bool = False) -> LintResult:
+    """`briefing check`: validate and lint (editorial/lint.py); a sent issue's briefs must
+    still say what was sent, but for its corrections (docs/record.md)."""
+    from .editorial.lint import CheckFailed
+    from .editorial.lint import check as lint_check
+    from .publish.record import sent_issue_files
+    result = lint_check(project, issue_id, strict)
+    issue = result.issue
+    if frozen_by(project, issue.id, issue.config.state):
+        try:
+            sent_issue_files(project, issue)
+        except BriefingError as exc:
+            raise CheckFailed([*exc.problems, *result.problems], issue.id) from None
+    return result
 
 
 def build_all(project: Project, force: bool = False) -> BuildAllResult:
@@ -154,7 +199,8 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     issues: minutes); `briefing check ISSUE` and `briefing build ISSUE` report warnings.
     """
     from .content.model import Config
-    from .content.validate import issue_ids, load_config, skipped_folders
+    from .content.record import load_record
+    from .content.validate import issue_date, issue_ids, load_config, skipped_folders
     from .files import private_folder, write_files
     from .publish.issues import built_issues, issue_folder_shown, output_root
 
@@ -168,17 +214,31 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
             "briefs", 0, 0, "no issues yet; create briefs/<ISSUE>/ with 'briefing new THEME'")])
     frozen: list[str] = []
     rendered: list[Rendered] = []
+    corrected: dict[str, tuple[Issue, dict[str, bytes]]] = {}  # sent issues with corrections
     problems: list[Problem] = []
-    for issue_id in ids:
-        if frozen_by(project, issue_id, state) and not force:
-            frozen.append(issue_id)
+    # In date order, each issue added to the record once rendered: every issue sees those before
+    # it as a build of it alone would (a thread's "Previously", the corrections it announces).
+    record = load_record(project.out)
+    from .render.json import issue_data
+    for issue_id in sorted(ids, key=lambda i: (issue_date(project, i) or dt.date.min, i)):
+        where = frozen_by(project, issue_id, state)
+        if where and not force:
+            try:  # a sent issue is skipped, unless it has new corrections to publish
+                issue = load_issue(project, issue_id, record)
+                corrected[issue_id] = (issue, _sent_record(project, issue, where))
+                record.add(json.loads(corrected[issue_id][1]["issue.json"]))
+            except BriefingError:
+                frozen.append(issue_id)
             continue
         try:
-            issue = load_issue(project, issue_id)
+            issue = load_issue(project, issue_id, record)
             _check_draft(project, issue)
             rendered.append(render_issue(project, issue))
+            if not issue.draft:
+                record.add(issue_data(issue))
         except BriefingError as exc:
             problems.extend(exc.problems)
+    frozen.sort()
     if problems:  # a broken briefing.yaml is reported by every issue: say it once
         raise BriefingError(list(dict.fromkeys(problems)))
     drafts = [r for r in rendered if r.issue.draft]
@@ -196,11 +256,13 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
     archive = None
     if public or built_issues(project)[0]:  # else: all drafts or frozen, nothing in out/
         from .publish.archive import finish, plan_site
-        from .render.json import issue_data
         fresh = {r.issue.id: (issue_data(r.issue), set(r.files)) for r in public}
+        fresh.update({i: (json.loads(f["issue.json"]), {p.name for p in (
+            project.out / i).iterdir()}) for i, (_, f) in corrected.items()})
         site = plan_site(project, strict=False, fresh=fresh)
         files = {f"{r.issue.id}/{name}": data for r in public for name, data in r.files.items()}
-        paths = write_files(project.out, {**files, **site.files})
+        files.update({f"{i}/{n}": d for i, (_, f) in corrected.items() for n, d in f.items()})
+        paths = write_files(project.out, {**files, **site.files}, remove=site.remove)
         for r in public:
             _remove_stale_draft(project, r.issue.id)
         ours = {f"{r.issue.id}/{name}" for r in public for name in r.files}
@@ -208,6 +270,9 @@ def _build_all(project: Project, force: bool = False) -> BuildAllResult:
         built += [BuildResult(r.issue, [p for p in issue_paths if p.parent.name == r.issue.id],
                               {n: len(d) for n, d in r.files.items()}, None,
                               issue_folder_shown(r.issue.id, False) + "/") for r in public]
+        built += [BuildResult(issue, [p for p in paths if p.parent.name == i],
+                              {n: len(d) for n, d in f.items()}, None, f"out/{i}/",
+                              corrected=True) for i, (issue, f) in corrected.items()]
         archive = finish(project, site, [p for p in paths if p not in issue_paths])
     built.sort(key=lambda b: b.issue.id)
     return BuildAllResult(built, frozen, archive, skipped)

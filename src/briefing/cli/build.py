@@ -83,11 +83,15 @@ def _screenshots(project: Project, result: BuildResult) -> None:
 
 def _report_build(result: BuildResult) -> None:
     """The one-line summary of a built issue, and a warning if Gmail would clip it."""
+    from ..errors import count
     from ..render.html import size_text, size_warning
-
+    if result.corrected:  # a sent issue: docs/record.md
+        typer.echo(f"corrected {result.issue.id} ({result.issue.date}): "
+                   f"{count(len(result.issue.corrections), 'correction')}; issue.json and its "
+                   f"web page -> {result.folder} (the email, digest and message stay as sent)")
+        return
     counts = ", ".join(f"{s.theme.id} {len(s.items)}" for s in result.issue.sections)
     html = result.sizes["email.html"]
-    from ..errors import count
     typer.echo(f"built {result.issue.id} ({result.issue.date}): "
                f"{count(len(result.issue.items), 'item')} "
                f"({counts}); email.html {size_text(html)}, digest.txt "
@@ -111,8 +115,8 @@ def check(issue: IssueArg = None,
           output: Annotated[OutputFormat, typer.Option(
               "--format", help="Output: text, or json for CI.")] = OutputFormat.text) -> None:
     """Validate config and briefs, then lint them: every problem at once, compiler style."""
-    from ..editorial.lint import check as run_check
     from ..editorial.lint import report_json
+    from ..pipeline import check as run_check
 
     project = current_project()
     if output is OutputFormat.json:
@@ -186,6 +190,8 @@ def archive_search(terms: Annotated[list[str], typer.Argument(
         for source in match.sources:
             typer.echo(f"  [{source['number']}] {source['title']} ({source['publisher']}) "
                        f"{source['url']}")
+        for date, text in match.corrections:
+            typer.echo(f"  correction, {date}: {text}")
     wanted = " ".join(terms)
     if not result.matches:
         typer.echo(f"no item in {count(result.searched, 'issue')} matches '{wanted}'", err=True)

@@ -45,6 +45,9 @@ def send(issue: IssueArg = None,
          connections: Annotated[int, typer.Option(
              "--connections", metavar="N", min=1, max=32,
              help="Send over N SMTP sessions (or commands) at once.")] = 1,
+         correction: Annotated[bool, typer.Option(
+             "--correction", help="Send the issue's corrections as a short notice, only to "
+                                  "the readers who received it, each correction once.")] = False,
          retry_delay: Annotated[float, typer.Option(
              "--retry-delay", hidden=True, envvar="BRIEFING_RETRY_DELAY")] = 2.0) -> None:
     """Send the built out/<ISSUE>/message.eml to each recipient; a dry run unless --no-dry-run."""
@@ -54,6 +57,9 @@ def send(issue: IssueArg = None,
     options = SendOptions(to=tuple(to or ()), smtp=smtp, sendmail=sendmail, insecure=insecure,
                           force=force, rate=rate, timeout=timeout, retry_delay=retry_delay,
                           connections=connections)
+    if correction:  # docs/record.md
+        _send_correction(issue, options, dry_run)
+        return
     plan = prepare(current_project(), issue, options, for_real=not dry_run)
     try:
         for line in plan.describe(dry_run):
@@ -70,6 +76,23 @@ def send(issue: IssueArg = None,
     for line in report.failures():
         typer.echo(line, err=True)
     report.check()
+
+
+def _send_correction(issue: str | None, options, dry_run: bool) -> None:
+    """`--correction`: the notice of an issue's corrections to the readers who received it."""
+    from ..deliver.correction import prepare_correction, send_correction
+
+    notice = prepare_correction(current_project(), issue, options, for_real=not dry_run)
+    try:
+        for line in notice.describe(dry_run):
+            typer.echo(line)
+        if dry_run or not notice.todo:
+            return
+        progress = _progress(notice.todo)
+        send_correction(notice, typer.echo, progress)
+    finally:
+        notice.release()
+    progress(None)
 
 
 def _positive_seconds(value: float) -> float:

@@ -32,6 +32,15 @@ class Theme:
 
 
 @dataclass(frozen=True)
+class Thread:
+    """A story followed across issues (briefing.yaml `threads:`); items name it by its id."""
+
+    id: str
+    title: str
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Brand:
     """Colours and type for the email; every value is checked against a strict pattern."""
 
@@ -68,6 +77,8 @@ class LintSettings:
     # Links every issue carries ("write to us", the podcast page): never [earlier-url]. An
     # entry ending in '*' covers every URL that starts with the rest.
     recurring_urls: tuple[str, ...] = ()
+    # quiet-thread: a declared thread with no item in this many issues in a row (docs/record.md).
+    thread_quiet_issues: int = 4
 
     def recurring(self, url: str) -> bool:
         return any(url.startswith(entry[:-1]) if entry.endswith("*") else url == entry
@@ -171,6 +182,7 @@ class Config:
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
     signup: Signup | None = None  # readers join through the endpoint's form when set
+    threads: tuple[Thread, ...] = ()  # story threads items may belong to (docs/record.md)
     saved_sources: SavedSources = field(default_factory=SavedSources)
 
     @property
@@ -258,6 +270,8 @@ class Item:
     tags: tuple[str, ...] = ()
     stat: tuple[Stat, ...] = ()
     summary_source: str = ""  # the Markdown as written, for word counts and search
+    thread: str = ""  # the id of the story thread it belongs to ('' for none)
+    previous: Previous | None = None  # the thread's item in an earlier issue (docs/record.md)
     # (field, line, col) of every value in the item, e.g. ("sources[0].url", 14, 14), so lint
     # and link messages point at the exact value; not part of equality.
     marks: tuple[tuple[str, int, int], ...] = field(default=(), compare=False, repr=False)
@@ -268,6 +282,46 @@ class Item:
             if field_name == name:
                 return Origin(self.origin.path, line, col)
         return self.origin
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The item of the same thread in the latest earlier published issue: "Previously"."""
+
+    issue: str
+    issue_title: str
+    issue_date: dt.date
+    headline: str
+    url: str  # that item on the web edition (#its anchor), '' without archive_url
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A dated correction of one item of a sent issue (issue.yaml `corrections:`). The item's
+    text is never rewritten: the correction is shown next to it."""
+
+    date: dt.date
+    item: str  # the corrected item's headline, exactly
+    text: tuple[Span, ...]
+    text_source: str  # the Markdown as written
+    source: Source | None = None
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class EarlierCorrection:
+    """A correction of an earlier issue, listed in the "Corrections" section of the first
+    issue dated on or after it."""
+
+    issue: str
+    issue_title: str
+    issue_date: dt.date
+    headline: str
+    date: dt.date
+    text: tuple[Span, ...]
+    text_source: str  # the Markdown as written
+    anchor: str  # the corrected item's on its issue's page
+    url: str  # the corrected item on the web edition, '' without archive_url
 
 
 @dataclass(frozen=True)
@@ -299,6 +353,8 @@ class Issue:
     intro: tuple[Span, ...] = ()
     intro_source: str = ""
     draft: bool = False  # issue.yaml `draft: true`: built privately, never published or listed
+    corrections: tuple[Correction, ...] = ()  # of this issue's own items (web edition only)
+    corrected: tuple[EarlierCorrection, ...] = ()  # earlier issues' corrections to announce
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -19,6 +19,7 @@ from .model import (
     Stat,
     SyncSources,
     Theme,
+    Thread,
     Unsubscribe,
 )
 from .spec import Custom, Date, Flag, Key, List, Number, Object, Text
@@ -300,6 +301,14 @@ THEME = Object(name="a theme", model=Theme, keys={
     "description": Key(_line("One line under the heading")),
 })
 
+# Story threads (docs/record.md): declared once here, named by items with `thread: ID`.
+THREAD = Object(name="a thread", model=Thread, keys={
+    "id": Key(Text(description="Short id items use, e.g. seedance-hollywood; also the folder of "
+                               "its page, out/threads/<id>/", pattern=SLUG,
+                   pattern_hint="lowercase letters, digits and '-'", max_length=40), True),
+    "title": Key(_line("The story's title, shown on its page and next to its items"), True),
+})
+
 BRAND = Object(name="brand", description="Colours, font and logo of the email", model=Brand,
                keys={
     "accent": Key(_colour("Accent colour (links, labels) on the light background")),
@@ -368,6 +377,9 @@ LINT = Object(name="lint", description="Limits of the editorial warnings of `bri
         convert=check_recurring, max_length=MAX_URL),
         description="Links that recur on purpose (a 'write to us' page): never reported "
                     "as [earlier-url]")),
+    "thread_quiet_issues": Key(Number(description="Warn when a declared thread has had no item "
+                                                  "in this many issues (default 4)", minimum=1,
+                                      maximum=1000)),
     "disable": Key(List(of=Custom(description="A rule id to turn off", convert=check_rule,
                                   max_length=40, examples=_lint_rules()),
                         description="Rule ids to turn off, e.g. [publisher-share]")),
@@ -456,6 +468,8 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                         max_length=500)),
     "sync": Key(SYNC),
     "signup": Key(SIGNUP),
+    "threads": Key(List(of=THREAD, max_items=1000,
+                        description="Story threads followed across issues (docs/record.md)")),
     "saved_sources": Key(SAVED_SOURCES),
 })
 
@@ -480,6 +494,20 @@ SOURCE = Object(name="a source", model=Source, keys={
                       multiline=True, max_length=2000)),
 })
 
+# A correction of a sent issue's item (docs/record.md): the one change a sent issue accepts.
+CORRECTION = Object(name="a correction", keys={
+    "date": Key(Date(description="When the correction was made (YYYY-MM-DD)"), True),
+    "item": Key(_line("The headline of the corrected item, exactly as it was sent",
+                      max_length=200), True),
+    "text": Key(Text(description="What was wrong and what is right, in a sentence or two; "
+                                 "inline Markdown allowed", multiline=True, max_length=2000),
+                True),
+    "source": Key(SOURCE, False, None),
+})
+ISSUE.keys["corrections"] = Key(List(of=CORRECTION, max_items=100,
+                                     description="Dated corrections of this issue's items, once "
+                                                 "it has been sent (docs/record.md)"), False, ())
+
 STAT = Object(name="a stat", model=Stat, keys={
     "label": Key(_line("What the number is", max_length=60), True),
     "value": Key(Number(description="The number", minimum=0), True),
@@ -495,6 +523,9 @@ ITEM = Object(name="an item", keys={
     "tags": Key(List(of=Text(pattern=SLUG, max_length=40,
                              pattern_hint="lowercase letters, digits and '-'")), False, ()),
     "stat": Key(List(of=STAT, min_items=1, max_items=12), False, ()),
+    "thread": Key(Text(description="The id of a story thread declared in briefing.yaml "
+                                   "`threads:`", pattern=SLUG, max_length=40,
+                       pattern_hint="lowercase letters, digits and '-'"), False, ""),
 })
 
 BRIEF = Object(title="brief", description="One theme's items for one issue", keys={

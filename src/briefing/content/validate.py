@@ -24,7 +24,7 @@ ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # What the web edition writes at the top of out/ next to the issue folders: an issue folder of
 # one of these names would take its place (out/index.html/ breaks every later build).
 RESERVED_IDS = frozenset({"index.html", "feed.xml", "feed.json", "archive.txt", "pagefind",
-                          "robots.txt", "favicon.ico", "sitemap.xml"})
+                          "robots.txt", "favicon.ico", "sitemap.xml", "threads"})
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 # Caps per issue (README, Security and limits): five files at the per-file cap, and more items
 # than any email can carry (Gmail clips one at about 100 items).
@@ -110,6 +110,8 @@ def _config_is_consistent(config: Config, node: Node, shown: str, problems: Prob
                          f"theme id '{theme.id}' is listed twice")
             ok = False
         seen.add(theme.id)
+    from .corrections import check_threads_declared
+    ok = check_threads_declared(config, shown, problems) and ok
     wrong = subject_problem(config.subject)
     if wrong:
         subject = node.get("subject") if isinstance(node, Map) else None
@@ -261,6 +263,7 @@ class IssueMeta:
     intro: str = ""
     node: Map | None = None  # issue.yaml itself, for messages about its values
     draft: bool = False
+    corrections: tuple[dict, ...] = ()  # as checked by schema.CORRECTION (docs/record.md)
 
 
 def _issue_meta(project: Project, issue_id: str, problems: Problems) -> IssueMeta:
@@ -287,7 +290,8 @@ def _issue_meta(project: Project, issue_id: str, problems: Problems) -> IssueMet
                      "YYYY-MM-DD or YYYY-Www")
     return IssueMeta(title=values.get("title") or _default_title(issue_id, date), date=date,
                      preheader=values.get("preheader") or "", intro=values.get("intro") or "",
-                     node=node, draft=bool(values.get("draft")))
+                     node=node, draft=bool(values.get("draft")),
+                     corrections=tuple(values.get("corrections") or ()))
 
 
 def _default_title(issue_id: str, date: dt.date | None) -> str:
@@ -337,8 +341,9 @@ def unread_files(project: Project, issue_id: str) -> list[Path]:
                   if not p.name.startswith(".") and not is_brief(p) and p.name != ISSUE_FILE)
 
 
-def load_issue(project: Project, issue_id: str | None = None) -> Issue:
-    """Validate config, issue.yaml and every brief of one issue; raise once with all problems."""
+def load_issue(project: Project, issue_id: str | None = None, record=None) -> Issue:
+    """Validate config, issue.yaml and every brief of one issue; raise once with all problems.
+    `record`: the published issues before it (content/record.py), else read from out/."""
     problems = Problems()
     config = load_config(project, problems)
     if issue_id is None:
@@ -433,6 +438,8 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
             if item is not None:
                 by_theme.setdefault(theme_id, []).append(item)
 
+    from .corrections import check_annotations  # corrections, story threads (docs/record.md)
+    corrections = check_annotations(project, issue_id, config, meta, by_theme, problems)
     problems.raise_if_any()
     assert config is not None and meta.date is not None  # else a problem was raised just now
     sections = tuple(Section(t, tuple(by_theme[t.id])) for t in config.themes if t.id in by_theme)
@@ -442,7 +449,8 @@ def load_issue(project: Project, issue_id: str | None = None) -> Issue:
                   sections=sections, references=references, preheader=meta.preheader,
                   intro=intro, intro_source=meta.intro, draft=meta.draft)
     _check_subject(issue)
-    return issue
+    from .record import with_record
+    return with_record(project, issue, corrections, record)
 
 
 def _theme_meant(written: str, config: Config, near: bool = True) -> str:
@@ -503,7 +511,7 @@ def _make_item(raw: dict, node: Map, shown: str, problems: Problems) -> Item | N
     return Item(headline=raw["headline"], summary=summary, sources=raw["sources"],
                 origin=Origin(shown, node.mark.line, node.mark.col), why=raw["why"],
                 tags=tuple(raw["tags"]), stat=raw["stat"], summary_source=raw["summary"],
-                marks=tuple(_marks(node)))
+                thread=raw["thread"], marks=tuple(_marks(node)))
 
 
 def _marks(node: Node) -> list[tuple[str, int, int]]:

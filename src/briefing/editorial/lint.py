@@ -169,6 +169,9 @@ class _Linter:
         self.recipients()
         self.publishers()
         self.email()
+        from .thread_rule import quiet_threads  # story threads (docs/record.md)
+        self.problems += [p for p in quiet_threads(self.project, self.issue)
+                          if p.rule not in self.settings.disable]
         from .sourcelint import source_warnings  # guessed dates, quotations (saved copies)
         self.problems.extend(source_warnings(self.project, self.issue, self.settings.disable))
         return sorted(set(self.problems), key=lambda p: (p.path, p.line, p.col, p.rule))

@@ -35,6 +35,7 @@ class Site:
     entries: list[Entry]
     files: dict[str, bytes]
     warnings: list[Problem] = field(default_factory=list)
+    remove: tuple[str, ...] = ()  # pages of threads no issue has any more (out/threads/)
 
 
 @dataclass(frozen=True)
@@ -110,15 +111,18 @@ def plan_site(project: Project, strict: bool = True,
         except ValueError as exc:  # render.web.DamagedData: a link issue.json should not hold
             raise damaged(entry, exc) from None
     summaries = {e.id: _summary(e) for e in entries[:limit]}
+    from .threads import collect_threads, render_thread_pages, stale_thread_pages
+    threads = collect_threads(entries)  # story threads (docs/record.md)
     files = {
-        INDEX: render_index(entries, templates,
+        **render_thread_pages(threads, entries, templates),
+        INDEX: render_index(entries, templates, threads,
                             on_page(form, base_url(entries) or INDEX)).encode("utf-8"),
         FEED: render_feed(entries, contents, limit),
         FEED_JSON: render_json_feed(entries, contents, summaries, limit),
         TOC: render_toc(entries).encode("utf-8"),
         **page_files,
     }
-    return Site(entries, files, warnings)
+    return Site(entries, files, warnings, stale_thread_pages(project.out, threads))
 
 
 def _page_url(entry: Entry) -> str:
@@ -138,7 +142,7 @@ def refresh(project: Project) -> ArchiveResult:
     from ..files import write_files
 
     site = plan_site(project)
-    paths = write_files(project.out, site.files)
+    paths = write_files(project.out, site.files, remove=site.remove)
     return finish(project, site, paths)
 
 

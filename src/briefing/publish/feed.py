@@ -75,7 +75,8 @@ def render_feed(entries: list[Entry], contents: dict[str, str],
     sub(feed, "title", newsletter["name"], type="text")
     if newsletter["tagline"]:
         sub(feed, "subtitle", newsletter["tagline"], type="text")
-    sub(feed, "updated", _timestamp(newest.date))
+    from .record import updated  # a corrected issue is updated on its correction's date
+    sub(feed, "updated", _timestamp(max(updated(e) for e in entries[:limit])))
     author = sub(feed, "author")
     sub(author, "name", newsletter["name"])
     sub(feed, "link", rel="alternate", type="text/html", href=base + INDEX)
@@ -88,7 +89,7 @@ def render_feed(entries: list[Entry], contents: dict[str, str],
         sub(node, "id", entry_id(entry))
         sub(node, "title", entry.title, type="text")
         sub(node, "published", _timestamp(entry.date))
-        sub(node, "updated", _timestamp(entry.date))
+        sub(node, "updated", _timestamp(updated(entry)))
         sub(node, "link", rel="alternate", type="text/html", href=f"{base}{entry.id}/")
         if "digest.txt" in entry.files:
             sub(node, "link", rel="alternate", type="text/plain",

@@ -18,6 +18,7 @@ FEED = "feed.xml"
 FEED_JSON = "feed.json"
 TOC = "archive.txt"
 SEARCH_DIR = "pagefind"  # the static search index (publish/pagefind.py)
+THREADS_DIR = "threads"  # a page per story thread (publish/threads.py)
 ARCHIVE_FILES = (INDEX, FEED, FEED_JSON, TOC)
 INDEX_TEMPLATE = "index.html.j2"
 PAGE = "index.html"  # an issue's web page, out/<ISSUE>/index.html
@@ -168,6 +169,8 @@ def check_issue_data(data: object, shown: str, issue_id: str) -> dict:
                     raise c.fail(f"'{at}sources[{s}].date' is not a date (YYYY-MM-DD)") from None
     for r, ref in enumerate(c.get(data, "references", list, "")):
         c.get(ref, "url", str, f"references[{r}].")
+    from .record import check_record_data  # corrections and threads (docs/record.md)
+    check_record_data(c.fail, data)
     return data
 
 
@@ -262,7 +265,7 @@ def built_issues(project: Project) -> tuple[list[Built], list[Problem]]:
     with os.scandir(out) as entries:
         names = sorted((e.name, e.is_symlink(), e.is_dir()) for e in entries)
     for name, link, is_dir in names:
-        if not is_dir or not ISSUE_ID.fullmatch(name) or name == SEARCH_DIR:
+        if not is_dir or not ISSUE_ID.fullmatch(name) or name in (SEARCH_DIR, THREADS_DIR):
             continue  # files: index.html itself (a linked one is refused when written), ...
         if link:
             raise BriefingError(Problem(f"out/{name}", 0, 0, "issue folder is a symbolic link; "

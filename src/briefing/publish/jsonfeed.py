@@ -6,6 +6,7 @@ import json
 
 from .feed import DEFAULT_LIMIT, entry_id
 from .issues import FEED_JSON, Entry, base_url
+from .record import updated
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -35,6 +36,8 @@ def render_json_feed(entries: list[Entry], contents: dict[str, str], summaries: 
         item["content_html"] = contents[entry.id]
         item["summary"] = summaries[entry.id]
         item["date_published"] = f"{entry.date.isoformat()}T00:00:00Z"  # the issue's, no clock
+        if updated(entry) != entry.date:  # corrected (docs/record.md)
+            item["date_modified"] = f"{updated(entry).isoformat()}T00:00:00Z"
         item["tags"] = [t.title for t in entry.themes]
         items.append(item)
     feed["items"] = items

@@ -29,6 +29,7 @@ class Match:
     headline: str
     sources: tuple[dict, ...]  # the matching sources, or all of the item's when none matched
     draft: bool = False  # issue.yaml says draft: true (the editor's own search shows drafts)
+    corrections: tuple[tuple[str, str], ...] = ()  # (date, text) of the item's corrections
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def search(project: Project, terms: list[str]) -> SearchResult:
     """Items that contain every term (AND), case- and width-insensitively, newest issue first.
 
     Substring matching, so Chinese and Japanese text (no spaces between words) is found too.
-    Searched: headline, summary text, why, tags, and each source's title, publisher and URL.
+    Searched: headline, summary text, why, tags, the item's corrections (docs/record.md), and
+    each source's title, publisher and URL.
     """
     needles = [normalise(t).strip() for t in terms]
     if not needles or not all(needles):
@@ -65,8 +67,12 @@ def search(project: Project, terms: list[str]) -> SearchResult:
             for item in theme["items"]:
                 source_text = [normalise(_SEP.join((s["title"], s["publisher"], s["url"])))
                                for s in item["sources"]]
+                corrected = tuple((c["date"], c["text_plain"] or c["text"]) for c in
+                                  found.data.get("corrections") or ()
+                                  if c["item"] == item["headline"])
                 text = normalise(_SEP.join([item["headline"], item["summary_text"],
-                                            item["why"], *item["tags"]])) + _SEP + \
+                                            item["why"], *item["tags"],
+                                            *(t for _, t in corrected)])) + _SEP + \
                     _SEP.join(source_text)
                 if not all(n in text for n in needles):
                     continue
@@ -74,7 +80,7 @@ def search(project: Project, terms: list[str]) -> SearchResult:
                              if any(n in hay for n in needles))
                 matches.append(Match(found.id, found.date, found.built, theme["title"],
                                      item["headline"], hits or tuple(item["sources"]),
-                                     found.draft))
+                                     found.draft, corrected))
     # Newest issue first; within an issue, reading order (sort is stable).
     matches.sort(key=lambda m: (m.date, m.issue), reverse=True)
     return SearchResult(matches, searched, warnings)

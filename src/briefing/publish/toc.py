@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .issues import Entry, base_url
 
 
@@ -31,5 +33,13 @@ def render_toc(entries: list[Entry]) -> str:
             lines.extend(wrap(f"{theme.title} ({theme.count})", WIDTH))
             for headline in theme.headlines:
                 lines.extend(wrap(headline, WIDTH, "  • ", "    "))
+        corrections = entry.data.get("corrections") or ()
+        if corrections:  # docs/record.md: a correction is listed, the headline is kept
+            lines.append("")
+            lines.extend(wrap(f"Corrections ({len(corrections)})", WIDTH))
+            for c in corrections:
+                date = long_date(dt.date.fromisoformat(c["date"]))
+                lines.extend(wrap(f"{date}, {c['item']}: {c['text_plain'] or c['text']}",
+                                  WIDTH, "  • ", "    "))
     lines += ["", RULE]
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..content.markdown import plain_text
-from ..content.model import Issue
+from ..content.model import Correction, Issue
 from ..content.references import item_numbers
 
 SCHEMA_VERSION = 1
@@ -53,6 +53,7 @@ def issue_data(issue: Issue) -> dict:
                             for s in item.sources
                         ],
                         "references": item_numbers(item, numbers),
+                        "thread": _thread(issue, item.thread),
                     }
                     for item in section.items
                 ],
@@ -64,6 +65,34 @@ def issue_data(issue: Issue) -> dict:
              "date": r.date.isoformat() if r.date else None}
             for r in issue.references
         ],
+        "corrections": [correction_data(c) for c in issue.corrections],
+        # Corrections of earlier issues this one announces (its "Corrections" section).
+        "earlier_corrections": [
+            {"issue": c.issue, "issue_title": c.issue_title, "item": c.headline,
+             "anchor": c.anchor, "date": c.date.isoformat(), "text": c.text_source}
+            for c in issue.corrected],
+    }
+
+
+def _thread(issue: Issue, thread_id: str) -> dict | None:
+    """An item's story thread with its title, so the archive needs no briefing.yaml."""
+    if not thread_id:
+        return None
+    thread = next(t for t in issue.config.threads if t.id == thread_id)
+    return {"id": thread.id, "title": thread.title}
+
+
+def correction_data(correction: Correction) -> dict:
+    """A correction as issue.json holds it (docs/record.md)."""
+    source = correction.source
+    return {
+        "date": correction.date.isoformat(),
+        "item": correction.item,
+        "text": correction.text_source,
+        "text_plain": plain_text(correction.text),
+        "source": None if source is None else {
+            "url": source.url, "title": source.title, "publisher": source.publisher,
+            "date": source.date.isoformat() if source.date else None},
     }
 
 

@@ -113,6 +113,26 @@ def _item(item: Item, numbers: dict[str, int]) -> list[str]:
     if item.why:
         lines.append("")
         lines.extend(wrap(f"Why it matters: {item.why}", WIDTH, indent))
+    if item.previous is not None:  # a story thread's earlier item (docs/record.md)
+        lines.append("")
+        lines.extend(wrap(f"Previously: {item.previous.headline} ({item.previous.issue})",
+                          WIDTH, indent))
+        if item.previous.url:
+            lines.append(indent + item.previous.url)
+    return lines
+
+
+def _corrections(issue: Issue) -> list[str]:
+    """Corrections of earlier issues, one line each, with the link to the corrected item."""
+    from ..content.markdown import plain_text
+    lines = ["", ""]
+    lines.extend(_underline("Corrections", "="))
+    for correction in issue.corrected:
+        lines.append("")
+        lines.extend(wrap(f"{correction.headline} ({correction.issue}): "
+                          f"{plain_text(correction.text)}", WIDTH, "• ", "  "))
+        if correction.url:
+            lines.append("  " + correction.url)
     return lines
 
 
@@ -137,6 +157,8 @@ def render_text(issue: Issue) -> str:
                            for s in issue.sections)
     lines.extend(wrap(f"In this issue: {contents}", WIDTH))
     lines.append(THIN_RULE)
+    if issue.corrected:
+        lines.extend(_corrections(issue))
     for section in issue.sections:
         lines += ["", ""]
         lines.extend(_underline(section.theme.title, "="))

@@ -59,12 +59,19 @@ def view(data: dict) -> dict:
     def html(text: str, where: str) -> list[str]:
         return [spans_to_html(p) for p in split_paragraphs(_spans(text, where))]
 
+    from ..content.corrections import item_anchors
+    anchors = item_anchors([(t["id"], [i["headline"] for i in t["items"]])
+                            for t in data["themes"]])
+    corrections = _corrections(data, html)
     themes = []
     for t, theme in enumerate(data["themes"]):
         items = []
         for i, item in enumerate(theme["items"]):
             where = f"themes[{t}].items[{i}]"
             items.append({
+                "anchor": anchors[t][i],
+                "thread": item.get("thread"),
+                "corrections": [c for c in corrections if c["item"] == item["headline"]],
                 "headline": item["headline"],
                 "summary": html(item["summary"], f"{where}.summary"),
                 "why": item["why"],
@@ -75,9 +82,38 @@ def view(data: dict) -> dict:
             })
         themes.append({"id": theme["id"], "title": theme["title"],
                        "description": theme["description"], "items": items})
+    by_headline = {item["headline"]: item["anchor"] for theme in themes
+                   for item in theme["items"]}
     return {"id": data["id"], "title": data["title"],
             "date": dt.date.fromisoformat(data["date"]), "preheader": data["preheader"],
-            "intro": html(data["intro"], "intro"), "themes": themes}
+            "intro": html(data["intro"], "intro"), "themes": themes,
+            "corrections": [dict(c, anchor=by_headline.get(c["item"], ""))
+                            for c in corrections],
+            "earlier_corrections": [
+                dict(c, date=dt.date.fromisoformat(c["date"]),
+                     text=html(c["text"], f"earlier_corrections[{n}].text"))
+                for n, c in enumerate(data.get("earlier_corrections") or ())]}
+
+
+def _corrections(data: dict, html) -> list[dict]:
+    """issue.json's corrections (docs/record.md) as the templates show them: dated, their text
+    as escaped HTML, their source's link checked again."""
+    from ..content.schema import check_url
+    out = []
+    for index, correction in enumerate(data.get("corrections") or ()):
+        where = f"corrections[{index}]"
+        source = correction.get("source")
+        if source is not None:
+            try:
+                check_url(source["url"])
+            except ValueError as exc:
+                raise DamagedData(f"'{where}.source.url' {str(exc).partition('|')[0]}") from None
+            source = dict(source, date=dt.date.fromisoformat(source["date"])
+                          if source.get("date") else None)
+        out.append({"date": dt.date.fromisoformat(correction["date"]),
+                    "item": correction["item"],
+                    "text": html(correction["text"], f"{where}.text"), "source": source})
+    return out
 
 
 def base(archive_url: str) -> str:
@@ -88,8 +124,11 @@ def render_content(data: dict, templates: Path | None) -> str:
     """The issue's content alone (intro, themes, items, sources), for feed entries: none of the
     email's chrome (no preheader filler, no unsubscribe footer, no title block)."""
     from .templates import environment, render_template
+    root = base(data["newsletter"]["archive_url"])
     return render_template(environment(templates), CONTENT_TEMPLATE,
-                           {"issue": view(data), "heading": 2}).strip() + "\n"
+                           {"issue": view(data), "heading": 2, "root": root,
+                            "here": f"{root}{data['id']}/" if root else "",
+                            "threads": False}).strip() + "\n"
 
 
 def render_page(data: dict, older: Neighbour | None, newer: Neighbour | None,
@@ -113,6 +152,9 @@ def render_page(data: dict, older: Neighbour | None, newer: Neighbour | None,
         "draft": draft,
         "heading": 2,
         "subscribe": subscribe,  # render/subscribe.py: the Subscribe form, or None
+        "root": "../",  # where out/ is, from the page: thread pages are out/threads/<ID>/
+        "here": "",  # the page itself, for the links to its own items
+        "threads": True,  # link each item to its thread's page (feeds stay as they were)
     }
     page = render_template(environment(templates), PAGE_TEMPLATE, context)
     return page if page.endswith("\n") else page + "\n"
