@@ -66,7 +66,8 @@ def test_the_dates_and_reasons_of_an_export_are_kept(project) -> None:
         shutil.copy(DATA / name, project.root / name)
         assert project.cli("subscribers", "import", name).code == 0
     rows = {row[0]: row for row in csv.reader(io.StringIO(export(project)))}
-    # address, name, status, source, added_at, status_changed_at, status_reason, themes
+    # address, name, status, source, added_at, status_changed_at, status_reason, themes, then
+    # the consent columns (signed_up_at, confirmed_at, signup_page, consent_sha256, ...)
     assert rows["cy@example.net"][2:7] == [
         "unsubscribed", "import:Mailchimp:mailchimp-unsubscribed.csv", "2025-11-01T09:00:00Z",
         "2026-02-01T08:00:00Z",

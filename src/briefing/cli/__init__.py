@@ -11,7 +11,14 @@ import sys
 
 import typer
 
-from . import build, editorial, intake, send, subscribers  # noqa: F401  (they register their commands)
+from . import (  # noqa: F401  (they register their commands)
+    build,
+    editorial,
+    intake,
+    readers,
+    send,
+    subscribers,
+)
 from .common import app
 
 __all__ = ["app", "main"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .common import app, current_project
+
+if TYPE_CHECKING:
+    from ..content.model import Config
 
 subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                               rich_markup_mode=None, no_args_is_help=True,
@@ -129,8 +133,21 @@ def subscribers_serve(
         key: Annotated[str | None, typer.Option(
             "--key", metavar="PATH",
             help="The endpoint key, which checks tokens (default: .briefing/endpoint.key, "
-                 "written by send in the editor's project).")] = None) -> None:
-    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
+                 "written by send in the editor's project).")] = None,
+        smtp: Annotated[str | None, typer.Option(
+            "--smtp", metavar="URL",
+            help="With signup: in briefing.yaml, send the confirmation mails through this "
+                 "server (default: smtp.url).")] = None,
+        insecure: Annotated[bool, typer.Option(
+            "--insecure", help="Local test servers only: skip certificate checks and allow "
+                               "plain text without STARTTLS.")] = False,
+        proxy: Annotated[str | None, typer.Option(
+            "--proxy", metavar="ADDRESS",
+            help="The address of the reverse proxy in front (e.g. 127.0.0.1): its "
+                 "X-Forwarded-For names the client, whose address signup.record_ip "
+                 "hashes.")] = None) -> None:
+    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress; with signup: in
+    briefing.yaml, the sign-up form (/s) and its confirmation links (/c/<token>) too.
 
     It records tokens and times only; 'briefing subscribers sync' applies them."""
     from ..subscribers.serve import serve_project
@@ -139,7 +156,12 @@ def subscribers_serve(
         for line in lines:
             typer.echo(line)
 
-    serve_project(current_project(), host, port, events, key, ready)
+    def make_sender(config: Config) -> tuple[Callable[[str, bytes], None], str]:
+        # The transport lives in deliver/, to the left of the endpoint: it is handed over.
+        from ..deliver.confirm import confirmation_sender
+        return confirmation_sender(config, smtp, insecure)
+
+    serve_project(current_project(), host, port, events, key, ready, make_sender, proxy)
     typer.echo("endpoint stopped")
 
 

@@ -137,6 +137,36 @@ class SyncSources:
 
 
 @dataclass(frozen=True)
+class Signup:
+    """The sign-up form (briefing.yaml `signup:`): where it posts, where a confirmation link
+    leads, and the limits that keep it from being used to mail strangers."""
+
+    url: str  # where the form posts: the endpoint's /s
+    confirm_url: str  # with {token}: the endpoint's /c/<token>
+    expire_days: float = 7  # how long a confirmation link works
+    hourly_cap: int = 100  # confirmation mails per hour, past which the endpoint answers 429
+    record_ip: bool = False  # keep a keyed hash of the sign-up's IP address in the consent record
+    choose_themes: bool = False  # the form offers the themes as checkboxes
+
+    def confirm_url_for(self, token: str) -> str:
+        return self.confirm_url.replace("{token}", token)
+
+
+def consent_wording(newsletter: str) -> str:
+    """What a reader agrees to by signing up, shown above the button of every sign-up form. Its
+    hash goes into the consent record, so change it only knowingly: readers who signed up
+    under the old words keep the old hash."""
+    return (f"Send me {newsletter} by email. I can unsubscribe at any time with the link in "
+            "every issue.")
+
+
+def wording_hash(text: str) -> str:
+    """The consent record's fingerprint of the words a reader agreed to."""
+    import hashlib
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
 class SavedSources:
     """Private copies of every cited page, in .briefing/sources/ (briefing.yaml
     `saved_sources:`): `briefing sources ISSUE --save`, and a list send unless `on_send: false`."""
@@ -168,6 +198,7 @@ class Config:
     lint: LintSettings = field(default_factory=LintSettings)
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
+    signup: Signup | None = None  # readers join through the endpoint's form when set
     threads: tuple[Thread, ...] = ()  # story threads items may belong to (docs/record.md)
     saved_sources: SavedSources = field(default_factory=SavedSources)
     preferences: Preferences | None = None  # None: no "Choose what you get" link

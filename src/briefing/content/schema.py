@@ -14,6 +14,7 @@ from .model import (
     Mailbox,
     Preferences,
     SavedSources,
+    Signup,
     SmtpSettings,
     Source,
     Stat,
@@ -271,6 +272,39 @@ def check_events_source(value: str) -> str:
     return value
 
 
+def _https_or_loopback(value: str) -> None:
+    """The sign-up pages carry addresses: https, or http to this machine for a local test."""
+    if urlsplit(value).scheme.lower() != "https" and not re.match(
+            r"http://(127\.0\.0\.1|localhost|\[::1\])[:/]", value):
+        raise ValueError("must be an https URL (addresses travel through it)|"
+                         "http:// is accepted only for 127.0.0.1")
+
+
+def check_signup_url(value: str) -> str:
+    """Where the sign-up form posts: the endpoint's /s, over https."""
+    check_link(value)
+    _https_or_loopback(value)
+    return value
+
+
+def check_confirm_url(value: str) -> str:
+    """The confirmation link: the endpoint's /c/<token>, with {token} once, in the path."""
+    other = _other_placeholders(value)
+    if other:
+        raise ValueError(f"has '{other[0]}', which briefing does not fill in|the only "
+                         "placeholder is {token}, e.g. https://example.org/c/{token}")
+    if value.count("{token}") != 1:
+        raise ValueError("must hold {token} once: the link names the confirmation|write it "
+                         "like https://example.org/c/{token}")
+    filled = value.replace("{token}", _TOKEN_SAMPLE)
+    check_url(filled)
+    _https_or_loopback(filled)
+    if "{token}" not in urlsplit(value).path:
+        raise ValueError("must hold {token} in its path, not in the query or fragment|write it "
+                         "like https://example.org/c/{token}")
+    return value
+
+
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 COLOUR = r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})"
 
@@ -406,6 +440,26 @@ SAVED_SOURCES = Object(name="saved_sources", model=SavedSources,
                                  minimum=10_000, maximum=100_000_000)),
 })
 
+SIGNUP = Object(name="signup", model=Signup,
+                description="The sign-up form with double opt-in, served by `briefing "
+                            "subscribers serve`", keys={
+    "url": Key(Custom(description="Where the form posts: the endpoint's /s, e.g. "
+                                  "https://news.example.org/s", convert=check_signup_url,
+                      max_length=MAX_URL), True),
+    "confirm_url": Key(Custom(description="The confirmation link with {token}: the endpoint's "
+                                          "/c/<token>, e.g. https://news.example.org/c/{token}",
+                              convert=check_confirm_url, max_length=MAX_URL), True),
+    "expire_days": Key(Number(description="How many days a confirmation link works (default 7)",
+                              minimum=1, maximum=90)),
+    "hourly_cap": Key(Number(description="Confirmation mails per hour, past which the form "
+                                         "answers 429 (default 100)",
+                             minimum=1, maximum=100_000, integer=True)),
+    "record_ip": Key(Flag(description="true: keep a keyed hash (never the address itself) of "
+                                      "the IP address a sign-up came from (default false)")),
+    "choose_themes": Key(Flag(description="true: the form offers the themes as checkboxes "
+                                          "(default false)")),
+})
+
 UNSUBSCRIBE = Object(name="unsubscribe", model=Unsubscribe, keys={
     # header=True: an encoded word in a header URL decodes to anything (CVE-2024-6923).
     "url": Key(Custom(description="https URL for one-click unsubscribe (RFC 8058) with "
@@ -454,6 +508,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                                     ".briefing/state.sqlite3)", convert=check_state_path,
                         max_length=500)),
     "sync": Key(SYNC),
+    "signup": Key(SIGNUP),
     "threads": Key(List(of=THREAD, max_items=1000,
                         description="Story threads followed across issues (docs/record.md)")),
     "saved_sources": Key(SAVED_SOURCES),

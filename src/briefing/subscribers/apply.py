@@ -216,9 +216,17 @@ def _unsubscribe(event: Event, source: Source, applier: Applier) -> str:
     return "already off the list"
 
 
+def _joining(event: Event, source: Source, applier: Applier) -> str:
+    """A sign-up or its confirmation (subscribers/joining.py)."""
+    from .joining import apply_joining
+    return apply_joining(event, source, applier)
+
+
 EVENT_KINDS: dict[str, Callable[[Event, Source, Applier], str]] = {
     "unsubscribe": _unsubscribe,
     "themes": apply_choice,  # the preference page (subscribers/prefpage.py)
+    "signup": _joining,
+    "confirm": _joining,
 }
 
 
@@ -268,7 +276,13 @@ TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
            ("temporary failure with no issue", "temporary failures with no issue"),
            ("report not understood", "reports not understood"),
            ("unreadable", "unreadable"), ("unknown kind", "of an unknown kind"),
-           ("other message", "other messages")]
+           ("other message", "other messages"),
+           # joining.py's: sign-ups and their confirmations
+           ("subscribed", "subscribed"), ("confirmed again", "confirmed again"),
+           ("sign-up waiting for confirmation", "sign-ups waiting for confirmation"),
+           ("expired sign-up", "expired sign-ups"),
+           ("confirmation not applied", "confirmations not applied"),
+           ("event not understood", "events not understood")]
 
 
 def tally_line(source: Source, read: int, noun: str, tally: Counter[str]) -> str:

@@ -22,7 +22,8 @@ this list made (subscribers/tokens.py), without being able to make one or say wh
   out real clicks.
 - GET /events: the recorded events, to a caller with `Authorization: Bearer <secret>` only; the
   secret comes from an environment variable, and without it /events does not exist.
-
+- /s and /c/<token>: with `signup:` in briefing.yaml, the sign-up form and its confirmation
+  links (signup_site.py), which record sign-ups and confirmations as events too.
 - /p/<token>: the preference page, where a reader chooses their themes
   (subscribers/prefpage.py), served when the newsletter's themes are given.
 
@@ -88,10 +89,11 @@ _HEADERS = [
 
 
 class EventLog:
-    """The append-only events file: one JSON line per recorded click, written whole and
-    fsynced before the answer goes out, one writer at a time (threads of this process by a
-    lock, other processes by flock). A token is written at most once a day (UTC), also across
-    restarts (the file is read at start): a click repeated, or replayed, adds nothing."""
+    """The append-only events file: one JSON line per recorded event (a click, a theme choice,
+    a sign-up, a confirmation), written whole and fsynced before the answer goes out, one
+    writer at a time (threads of this process by a lock, other processes by flock). A token's
+    click is written at most once a day (UTC), also across restarts (the file is read at
+    start): a click repeated, or replayed, adds nothing."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -124,7 +126,7 @@ class EventLog:
             time = now()
             if self._recorded.get(token) == time[:10]:
                 return
-            self._append({"time": time, "token": token})
+            self._write({"time": time, "token": token})
             self._recorded[token] = time[:10]
 
     def record_choice(self, token: str, themes: str, offered: str) -> bool:
@@ -139,12 +141,17 @@ class EventLog:
                 return True
             if written >= CHOICES_PER_DAY:
                 return False
-            self._append({"kind": "themes", "offered": offered, "themes": themes,
-                          "time": time, "token": token})
+            self._write({"kind": "themes", "offered": offered, "themes": themes,
+                         "time": time, "token": token})
             self._choices[token] = (time[:10], written + 1, themes)
             return True
 
-    def _append(self, entry: dict[str, str]) -> None:
+    def append(self, entry: dict[str, Any]) -> None:
+        """Record an event of another kind (the sign-up pages'), whole and fsynced."""
+        with self._lock:
+            self._write(entry)
+
+    def _write(self, entry: dict[str, Any]) -> None:
         """One JSON line, written whole and fsynced, or nothing; hold self._lock."""
         import fcntl
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
@@ -219,6 +226,7 @@ class Endpoint:
     pages: dict[str, bytes]
     newsletter: str = ""
     themes: tuple[Theme, ...] = ()
+    signup: Any = None  # signup_site.SignupSite, with signup: in briefing.yaml
     signer: LinkSigner = field(init=False)
 
     def __post_init__(self) -> None:
@@ -327,10 +335,18 @@ def _events(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse
                       "application/x-ndjson; charset=utf-8", head=method == "HEAD")
 
 
+def _signup(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse,
+            match: re.Match[str]) -> list[bytes]:
+    if ep.signup is None:  # no signup: in briefing.yaml, no such pages
+        return ep.plain(start_response, "404 Not Found", "not found")
+    return list(ep.signup(environ, start_response))
+
+
 Handler = Callable[[Endpoint, dict[str, Any], StartResponse, re.Match[str]], list[bytes]]
 ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(r"/u/([^/]*)"), _unsubscribe),
     (re.compile(r"/events"), _events),
+    (re.compile(r"/s|/c/[^/]*"), _signup),  # the sign-up form and its confirmations
 ]
 PREFERENCES_ROUTE = (re.compile(r"/p/([^/]*)"), preferences)  # with themes given only
 
@@ -338,11 +354,13 @@ PREFERENCES_ROUTE = (re.compile(r"/p/([^/]*)"), preferences)  # with themes give
 def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
              key: str | os.PathLike[str] | EndpointKey | None = None,
              secret_env: str = SECRET_ENV, newsletter: str = "",
-             themes: tuple[Theme, ...] = ()) -> WSGIApp:
+             themes: tuple[Theme, ...] = (),
+             signup: Callable[[EventLog, EndpointKey], Any] | None = None) -> WSGIApp:
     """The endpoint as a WSGI application. `key`: the endpoint key, or the path of its file
     (default: endpoint.key beside the events file). The events file is created (0600, empty)
     now; the /events secret is read from `secret_env` now, once. With `themes` (briefing.yaml's,
-    when it sets `preferences:`) it also serves the preference page at /p/<token>."""
+    when it sets `preferences:`) it also serves the preference page at /p/<token>; with
+    `signup` (signup_site.SignupPages), the sign-up pages too."""
     events = Path(events_path)
     if not isinstance(key, EndpointKey):
         path = Path(key) if key is not None else events.parent / "endpoint.key"
@@ -352,7 +370,8 @@ def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
         raise ValueError(f"${secret_env} is shorter than {MIN_SECRET} characters")
     log = EventLog(events)
     log.create()
-    ep = Endpoint(log, key, secret, _pages(newsletter), newsletter, tuple(themes))
+    ep = Endpoint(log, key, secret, _pages(newsletter), newsletter, tuple(themes),
+                  signup(log, key) if signup is not None else None)
     routes = ROUTES + ([PREFERENCES_ROUTE] if themes else [])
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

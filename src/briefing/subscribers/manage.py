@@ -17,6 +17,7 @@ from ..content.model import Config
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_config
 from ..errors import BriefingError, Problem
+from .consent import erased_before, lift_erasure
 from .importer import Row, control_in, neutralised, read_csv
 from .store import STATUSES, Store, Subscriber, address_key, now
 from .themes import Choice, check_themes, choice_of, choices, everything_offered, set_choice, shown
@@ -64,6 +65,12 @@ def add(project: Project, value: str, name: str | None, resubscribe: bool,
     lines = list(store.notes)
     with store.transaction():
         existing = store.get(address)
+        erased = erased_before(project, store, address) if existing is None else None
+        if erased and not resubscribe:
+            raise BriefingError(Problem(
+                store.shown, 0, 0, f"{address} was erased at their request on {erased[:10]}; "
+                                   "not added back", "only with their new, explicit consent: "
+                                                     "add --resubscribe"))
         said = ""
         if themes is not None:
             before = choice_of(store, address)
@@ -71,9 +78,12 @@ def add(project: Project, value: str, name: str | None, resubscribe: bool,
                 set_choice(store, address, chosen, everything_offered(config), "cli")
                 said = f"themes: {shown(chosen)}"
         if existing is None:
+            if erased:
+                lift_erasure(project, store, address)
             store.insert(address, name, "active", "cli")
             lines.append(f"added {address}" + (f" ({name})" if name else "")
-                         + (f"; {said}" if said else ""))
+                         + (f"; {said}" if said else "")
+                         + (f"; it was erased on {erased[:10]}" if erased else ""))
         elif existing.status == "active":
             changes = ([f"name set to {name}"] if name and name != existing.name else []) + \
                 ([said.replace(": ", " set to ", 1)] if said else [])
@@ -153,15 +163,22 @@ def _shown(text: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if control_in(c) else c for c in text)
 
 
-def to_csv(readers: list[Subscriber], chosen: dict[str, Choice]) -> str:
+def to_csv(readers: list[Subscriber], chosen: dict[str, Choice],
+           consent: dict[str, list[str]] | None = None) -> str:
     """CSV with every cell that a spreadsheet would take for a formula (starting with =, +,
-    -, @, tab or CR; OWASP "CSV injection") prefixed with a quote; import undoes it."""
+    -, @, tab or CR; OWASP "CSV injection") prefixed with a quote; import undoes it. With
+    `consent` (consent_csv.exported), the consent columns too."""
+    from . import consent_csv
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow((*EXPORT_COLUMNS, THEMES_COLUMN))
+    writer.writerow((*EXPORT_COLUMNS, THEMES_COLUMN)
+                    + (consent_csv.COLUMNS if consent is not None else ()))
+    blank = [""] * len(consent_csv.COLUMNS)
     for s in readers:
+        extra = consent.get(address_key(s.address), blank) if consent is not None else []
         writer.writerow([neutralised(str(getattr(s, c))) for c in EXPORT_COLUMNS]
-                        + [_themes_cell(s, chosen)])
+                        + [neutralised(_themes_cell(s, chosen))]
+                        + [neutralised(cell) for cell in extra])
     return buffer.getvalue()
 
 
@@ -169,8 +186,9 @@ def export(project: Project, target: Path | None) -> tuple[str, int]:
     """Every reader, all statuses (a suppression list is part of the list), as CSV: to the
     file given, written privately (0600, never under out/), or returned for stdout."""
     _config, store = open_store(project)
+    from .consent_csv import exported
     readers = store.subscribers()
-    text = to_csv(readers, choices(store))
+    text = to_csv(readers, choices(store), exported(store))
     if target is not None:
         _write_private(project, target, text.encode("utf-8"))
     return text, len(readers)
@@ -208,6 +226,8 @@ def import_file(project: Project, path: Path, email_column: str | None,
     config = load_config(project)
     assert config is not None
     wanted = _imported_themes(rows, config, shown)
+    from . import consent_csv
+    consent = consent_csv.read(path, shown)  # our own export's consent columns, if it has them
     store = Store.open(project.root, config.state)
     result = ImportResult(layout, notes=list(store.notes))
     source = f"import:{layout}:{path.name}"
@@ -221,6 +241,12 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 continue
             seen[key] = row.address
             existing = store.get(row.address)
+            erased = erased_before(project, store, row.address) if existing is None else None
+            if erased and not resubscribe:
+                result.suppressed.append(row.address)  # erased at their request: kept out
+                continue
+            if erased:
+                lift_erasure(project, store, row.address)
             # Our own export carries its reasons and sources as they were; another's says what
             # the reader's status is there, and why if it says.
             own = layout == "briefing"
@@ -239,6 +265,8 @@ def import_file(project: Project, path: Path, email_column: str | None,
             if existing is None:
                 store.insert(row.address, row.name, row.status, row.source or source, reason,
                              row.added_at or stamp, changed)
+                if consent is not None and key in consent:
+                    consent_csv.restore(store, row.address, consent[key], row.source or source)
                 (result.added if row.status == "active" else result.suppressed).append(
                     row.address)
             elif existing.suppressed and row.status == "active":
@@ -279,6 +307,20 @@ def _imported_themes(rows: list[Row], config: Config, shown: str
     if problems:
         raise BriefingError(problems[:20])
     return wanted
+
+
+def endpoint_key(project: Project) -> list[str]:
+    """`briefing subscribers endpoint-key`: write the endpoint key now (a project that never
+    sent has no token key yet: it is made first), for an endpoint that must run before the
+    first send, such as the sign-up form's."""
+    from .identity import ENDPOINT_KEY_FILE, list_tokens
+    from .tokens import key_source
+    config, store = open_store(project)
+    list_tokens(project.root, store, config)  # writes the endpoint key when it is out of date
+    return list(store.notes) + [
+        f"{ENDPOINT_KEY_FILE} is up to date, from the token key in {key_source(project.root)}: "
+        "it checks unsubscribe links and makes sign-up confirmation links, and can read "
+        "neither; copy it beside the endpoint if that runs on another host"]
 
 
 def new_key(project: Project) -> list[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BriefingError, Problem
+from .consent_schema import CONSENT_MIGRATION
 
 PRIVATE_DIR = ".briefing"
 LEGACY_LEDGER = "sent.jsonl"  # where the ledger lived before the store: out/<ISSUE>/sent.jsonl
@@ -108,7 +109,11 @@ MIGRATIONS: list[str] = [
         WHERE EXISTS (SELECT 1 FROM deliveries);
     CREATE INDEX deliveries_address ON deliveries (address_key, id);
     """,
-    # 3 -> 4: readers' theme choices (subscribers/themes.py): a row per reader who chose (no
+    # 3 -> 4: consent and erasure (subscribers/consent.py): how each reader came in, every
+    # change of status, sign-ups waiting for confirmation (known by a keyed hash only), the
+    # consent wordings readers agreed to, and erased addresses (a keyed hash each).
+    CONSENT_MIGRATION,
+    # 4 -> 5: readers' theme choices (subscribers/themes.py): a row per reader who chose (no
     # row: every theme, new ones too); and the themes each delivered copy carried.
     """
     CREATE TABLE reader_themes (
@@ -116,7 +121,7 @@ MIGRATIONS: list[str] = [
         themes TEXT NOT NULL,                      -- theme ids joined by '.'
         offered TEXT NOT NULL,                     -- every id briefing.yaml had then
         changed_at TEXT NOT NULL,                  -- UTC, ISO 8601: the latest choice wins
-        source TEXT NOT NULL                       -- cli, import:..., page
+        source TEXT NOT NULL                       -- cli, import:..., page, signup
     );
     ALTER TABLE deliveries ADD COLUMN themes TEXT NOT NULL DEFAULT '';
     """,
@@ -342,8 +347,16 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    """A migration script split into statements (sqlite3's executescript would COMMIT)."""
-    return [s for s in (part.strip() for part in script.split(";")) if s]
+    """A migration script split into statements (sqlite3's executescript would COMMIT); a
+    trigger's body holds semicolons of its own, so a statement ends where SQLite says so."""
+    statements, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                statements.append(current.strip())
+            current = ""
+    return statements
 
 
 def _private_folder(root: Path, folder: Path, shown: str) -> None:
