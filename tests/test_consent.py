@@ -34,7 +34,8 @@ def test_forget_erases_everything_and_keeps_them_out(factory, tmp_path: Path) ->
     assert project.cli("subscribers", "remove", "ann@example.org").code == 0
     with Server() as mail:
         assert project.cli("build").code == 0
-        assert project.cli("subscribers", "add", "ann@example.org", "--resubscribe").code == 0
+        assert project.cli("subscribers", "add", "ann@example.org", "--resubscribe",
+                           "--themes", "ethics").code == 0
         sent = project.cli("send", "--no-dry-run", "--smtp", mail.url, "--insecure",
                            timeout=120)
         assert sent.code == 0, sent.err
@@ -43,18 +44,22 @@ def test_forget_erases_everything_and_keeps_them_out(factory, tmp_path: Path) ->
     assert asked.code == 0, asked.err
     assert asked.out == (
         "Erase ann@example.org: the reader's row (address, name, status), the consent record, "
-        "3 status changes, 1 delivery; and keep only a keyed hash of the address, so that "
+        "3 status changes, 1 delivery, their choice of themes; and keep only a keyed hash of "
+        "the address, so that "
         "nothing brings it back without their new consent? [y/N]: nothing erased\n")
     assert "ann@example.org" in project.cli("subscribers", "list").out
 
     erased = project.cli("subscribers", "forget", "ann@example.org", "--yes")
     assert erased.out == (
         "erased ann@example.org: the reader's row (address, name, status), the consent record, "
-        "3 status changes, 1 delivery; kept a keyed hash of the address as a suppression (add "
-        "--resubscribe or import --resubscribe, with their new consent, or their own confirmed "
-        "sign-up, lifts it)\n")
+        "3 status changes, 1 delivery, their choice of themes; kept a keyed hash of the address "
+        "as a suppression (add --resubscribe or import --resubscribe, with their new consent, or "
+        "their own confirmed sign-up, lifts it)\n")
+    db = sqlite3.connect(project.root / STORE)
+    assert db.execute("SELECT count(*) FROM reader_themes").fetchone() == (0,)
+    db.close()
     for path in (project.root / ".briefing").glob("state.sqlite3*"):  # the WAL too
-        held = path.read_bytes()
+        held = path.read_bytes()  # (reader_themes is keyed by the lower-cased address)
         assert b"ann@example.org" not in held.lower() and b"Ann Gone" not in held, path
     shown = project.cli("subscribers", "show", "ann@example.org")
     today = time.strftime("%Y-%m-%d", time.gmtime())

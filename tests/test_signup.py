@@ -118,6 +118,7 @@ def test_sign_up_confirm_sync_and_the_next_send_reaches_the_reader(factory) -> N
         "  name:        Nell Reader\n"
         f"  status:      active since {confirmed} (confirmed sign-up at {confirmed})\n"
         f"  added:       {confirmed}\n"
+        "  themes:      every theme (never chose: themes added later too)\n"
         "consent\n"
         "  source:      the sign-up form, confirmed by the reader (double opt-in)\n"
         f"  signed up:   {signed_up} on https://example.org/archive/2026-W07/\n"
@@ -136,6 +137,7 @@ def test_sign_up_confirm_sync_and_the_next_send_reaches_the_reader(factory) -> N
         "source": "signup", "signed_up_at": signed_up, "confirmed_at": confirmed,
         "page": "https://example.org/archive/2026-W07/", "wording_hash": CONSENT,
         "wording": WORDING, "ip_hash": "", "themes": []}
+    assert record["themes"] is None  # the form offered no themes: every theme
     assert [d["issue"] for d in record["deliveries"]] == ["2026-W08", "2026-W07"]
 
     # Private stays private: the events file and the key are the owner's alone, and neither

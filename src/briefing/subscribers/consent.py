@@ -111,6 +111,13 @@ def access_record(project: Project, store: Store, address: str) -> dict[str, Any
                                    (consent[4],)).fetchone() if consent[4] else None
         record["consent"]["wording"] = wording[0] if wording else ""
         record["consent"]["themes"] = [t for t in consent[6].split(",") if t]
+    # Their choice of themes (subscribers/themes.py); none: every theme, new ones too.
+    chosen = store.db.execute("SELECT themes, offered, changed_at, source FROM reader_themes "
+                              "WHERE address_key = ?", (key,)).fetchone()
+    record["themes"] = None if chosen is None else {
+        "chosen": [t for t in chosen[0].split(".") if t],
+        "offered": [t for t in chosen[1].split(".") if t], "chosen_at": chosen[2],
+        "source": chosen[3]}
     record["history"] = _rows(store, "SELECT status, reason, at FROM status_history WHERE "
                               "address_key = ? ORDER BY id", (key,), ("status", "reason", "at"))
     record["deliveries"] = _rows(
@@ -128,7 +135,7 @@ def access_record(project: Project, store: Store, address: str) -> dict[str, Any
         if keys else []
     record["erased_at"] = erased_at(store, keys[0], address) if keys else None
     record["held"] = bool(record["held"] or record["history"] or record["deliveries"]
-                          or record["feedback"] or record["pending_signups"])
+                          or record["feedback"] or record["pending_signups"] or record["themes"])
     return record
 
 
@@ -148,6 +155,18 @@ def _source(value: str) -> str:
             }.get(value, value)
 
 
+def _themes(choice: dict[str, Any] | None) -> str:
+    """Their choice of themes, and where and when they made it."""
+    if choice is None:
+        return "every theme (never chose: themes added later too)"
+    kind, _, rest = choice["source"].partition(":")
+    how = f"by import of {rest.partition(':')[2]}" if kind == "import" else {
+        "cli": "by the editor", "page": "on the preference page",
+        "signup": "on the sign-up form"}.get(kind, kind)
+    return (f"{', '.join(choice['chosen']) or '(none)'} "
+            f"(chosen {_safe(how)} at {choice['chosen_at']})")
+
+
 def formatted_record(record: dict[str, Any]) -> str:
     """The access record as text, for the editor to read or send on."""
     lines = [_safe(record["address"])]
@@ -163,6 +182,7 @@ def formatted_record(record: dict[str, Any]) -> str:
                   f"  status:      {record['status']} since {record['status_changed_at']}"
                   f"{_safe(why)}",
                   f"  added:       {record['added_at']}"]
+        lines.append(f"  themes:      {_themes(record['themes'])}")
     consent = record.get("consent")
     if consent:
         lines += ["consent", f"  source:      {_safe(_source(consent['source']))}",
@@ -227,6 +247,7 @@ class Erasure:
     deliveries: int
     feedback: int
     other: int  # temporary-failure counts and pending sign-ups
+    themes: int = 0  # their choice of themes (subscribers/themes.py)
 
     def describe(self) -> str:
         parts = [("the reader's row (address, name, status)", self.reader),
@@ -235,13 +256,15 @@ class Erasure:
                  (f"{self.deliveries} deliver{'y' if self.deliveries == 1 else 'ies'}",
                   self.deliveries),
                  (count(self.feedback, "feedback row"), self.feedback),
+                 ("their choice of themes", self.themes),
                  (count(self.other, "other row"), self.other)]
         return ", ".join(text for text, n in parts if n) or "nothing was held"
 
 
 _TABLES = (("subscribers", "address_key"), ("consent", "address_key"),
            ("status_history", "address_key"), ("deliveries", "address_key"),
-           ("feedback", "address_key"), ("sync_transient", "address_key"))
+           ("feedback", "address_key"), ("sync_transient", "address_key"),
+           ("reader_themes", "address_key"))
 
 
 def forget(project: Project, value: str, confirm: Callable[[str], bool]) -> list[str]:
@@ -261,7 +284,8 @@ def forget(project: Project, value: str, confirm: Callable[[str], bool]) -> list
                               (key,)).fetchone()[0] for table, column in _TABLES]
     pending = store.db.execute("SELECT count(*) FROM signups_pending WHERE address_hash = ?",
                                (address_hash,)).fetchone()[0]
-    erasure = Erasure(found[0], found[1], found[2], found[3], found[4], found[5] + pending)
+    erasure = Erasure(found[0], found[1], found[2], found[3], found[4], found[5] + pending,
+                      found[6])
     if not confirm(f"Erase {address}: {erasure.describe()}; and keep only a keyed hash of the "
                    "address, so that nothing brings it back without their new consent?"):
         return ["nothing erased"]
