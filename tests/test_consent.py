@@ -143,6 +143,12 @@ def test_the_ip_address_only_as_a_keyed_hash_and_the_themes_chosen(factory,
     record = json.loads(project.cli("subscribers", "show", "themed@example.org", "--format",
                                     "json").out)
     assert record["consent"]["themes"] == ["ethics"]
+    # What they ticked is their choice of themes too (subscribers/themes.py).
+    assert record["themes"] == {"chosen": ["ethics"], "offered": ["industry", "ethics"],
+                                "chosen_at": record["consent"]["signed_up_at"],
+                                "source": "signup"}
+    assert (f"\n  themes:      ethics (chosen on the sign-up form at "
+            f"{record['consent']['signed_up_at']})\n") in shown
     for private in (STORE, ".briefing/events.jsonl"):
         assert b"127.0.0.1" not in (project.root / private).read_bytes(), private
 
@@ -159,7 +165,11 @@ def test_the_ip_address_only_as_a_keyed_hash_and_the_themes_chosen(factory,
                             "updated, 0 unchanged, 0 suppressed\n"), imported.err
     moved = json.loads(other.cli("subscribers", "show", "themed@example.org", "--format",
                                  "json").out)
-    assert moved["consent"] == dict(record["consent"], themes=[])  # themes: issue 22's column
+    # The form's themes are not a column of their own: the reader's choice travels in the
+    # `themes` column, and comes back as the import's.
+    assert moved["consent"] == dict(record["consent"], themes=[])
+    assert moved["themes"]["chosen"] == ["ethics"]
+    assert moved["themes"]["source"] == "import:briefing:readers.csv"
 
 
 def test_show_answers_for_any_address_and_refuses_a_malformed_one(factory) -> None:

@@ -5,7 +5,8 @@ consent wording: it becomes a pending sign-up, which never receives anything and
 once its link expires. A confirmation event holds the token, which only this machine can open:
 its reader becomes active with source `signup`, whatever their status was (a reader who left
 and signs up and confirms again gives their own, explicit consent), unless they were erased at
-their request after that sign-up was made. apply.py's EVENT_KINDS sends both kinds here; it
+their request after that sign-up was made; the themes they ticked become their choice of
+themes. apply.py's EVENT_KINDS sends both kinds here; it
 remembers each event, so a second sync changes nothing.
 """
 
@@ -21,6 +22,7 @@ from ..errors import BriefingError, Problem
 from .consent import erased_at, forget_erasure, record_consent
 from .signup import EditorKeys, Joiner, check_token, editor_keys, open_token, seconds_of, stamp
 from .store import Store, now
+from .themes import apply_signup_choice
 
 if TYPE_CHECKING:
     from .apply import Applier
@@ -174,6 +176,9 @@ def _subscribe(applier: Applier, token_key: bytes, editor: EditorKeys, address: 
     page, wording_hash, ip_hash = pending or ("", "", "")
     record_consent(store, address, "signup", signed_up, confirmed, page, wording_hash, ip_hash,
                    ",".join(joiner.themes))
+    # What they ticked is also their choice of themes (subscribers/themes.py), so the next
+    # send gives them exactly those; the consent record keeps what the form said.
+    apply_signup_choice(applier, address, joiner.themes, joiner.offered, signed_up)
     store.db.execute("DELETE FROM signups_pending WHERE id = ? OR address_hash = ?",
                      (signup_id, editor.address_hash(address)))
     if label == "subscribed":

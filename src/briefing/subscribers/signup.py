@@ -13,7 +13,8 @@ A confirmation token is base64url of
 
 The HMAC (256 bits, under a key never published) covers everything before it, so a token
 cannot be guessed, changed or extended; the sealed part (NaCl sealed box) names the address,
-the name and the chosen themes.
+the name, the chosen themes and the themes the form offered (so that sync can tell "every theme"
+from a choice, as subscribers/themes.py keeps them).
 """
 
 from __future__ import annotations
@@ -122,14 +123,17 @@ class Joiner:
     address: str
     name: str
     themes: tuple[str, ...]
+    offered: tuple[str, ...] = ()  # every theme the form offered; () when it offered none
 
 
 def make_token(keys: EndpointKeys, joiner: Joiner, issued: int, expires: int,
                signup_id: str) -> str:
     from nacl.public import PublicKey, SealedBox
-    payload = json.dumps({"address": joiner.address, "name": joiner.name,
-                          "themes": list(joiner.themes)}, ensure_ascii=False,
-                         separators=(",", ":")).encode("utf-8")
+    fields: dict[str, Any] = {"address": joiner.address, "name": joiner.name,
+                              "themes": list(joiner.themes)}
+    if joiner.offered:  # ids joined by dots (subscribers/themes.py), short: the token is a URL
+        fields["offered"] = ".".join(joiner.offered)
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     sealed = SealedBox(PublicKey(keys.public)).encrypt(payload)
     raw = (bytes([VERSION]) + issued.to_bytes(4, "big") + expires.to_bytes(4, "big")
            + bytes.fromhex(signup_id) + sealed)
@@ -163,7 +167,8 @@ def open_token(keys: EditorKeys, signed: Signed) -> Joiner | None:
     try:
         data = json.loads(keys.opener.decrypt(signed.sealed))
         return Joiner(str(data["address"]), str(data.get("name", "")),
-                      tuple(str(t) for t in data.get("themes", ())))
+                      tuple(str(t) for t in data.get("themes", ())),
+                      tuple(t for t in str(data.get("offered", "")).split(".") if t))
     except (CryptoError, ValueError, KeyError, TypeError):
         return None
 

@@ -319,8 +319,10 @@ class SignupSite:
         issued = int(now)
         expires = issued + math.ceil(self.signup.expire_days * DAY)
         signup_id = new_signup_id()
-        token = make_token(self.keys, Joiner(form.address, form.name, form.themes), issued,
-                           expires, signup_id)
+        # With the themes the form offered, so sync knows a reader who ticked every one.
+        offered = tuple(t.id for t in self.config.themes) if form.themes else ()
+        token = make_token(self.keys, Joiner(form.address, form.name, form.themes, offered),
+                           issued, expires, signup_id)
         event: dict[str, Any] = {"kind": "signup", "time": stamp(issued), "token": signup_id,
                                  "address": address_hash, "expires": stamp(expires),
                                  "page": form.page, "consent": form.consent}

@@ -4,7 +4,8 @@ A reader who never chose has no row and gets every theme, including themes added
 briefing.yaml later. A reader who chose keeps exactly their choice: a theme added since is not
 added to them silently (`send` counts them; `offered` says what briefing.yaml had when they
 chose). A choice comes from the editor (`subscribers add --themes`, an `import` with a `themes`
-column) or from the reader's preference page (an event, applied by `sync`); the latest wins.
+column), from the reader's preference page or from the sign-up form (events, applied by
+`sync`); the latest wins.
 """
 
 from __future__ import annotations
@@ -156,3 +157,36 @@ def apply_choice(event: Event, source: Source, applier: Applier) -> str:
     run.lines.append(f"themes of {existing.address}: {shown(chosen)} (chosen at {event.time})")
     run.changed["themes"] += 1
     return "theme choice"
+
+
+# -- sync: the themes ticked on the sign-up form ----------------------------------------------
+
+
+def apply_signup_choice(applier: Applier, address: str, themes: tuple[str, ...],
+                        offered: tuple[str, ...], signed_up: str) -> None:
+    """The themes a reader ticked on the sign-up form (signup.choose_themes), once their
+    sign-up is confirmed (subscribers/joining.py): their choice, as if made on the preference
+    page at the moment they signed up. Every theme the form offered ticked is every theme,
+    new ones too (no row); a form without themes (`themes` empty) chose nothing and changes
+    nothing. An id briefing.yaml no longer declares is kept as chosen and dropped when the
+    copies are made, like the page's; a later choice (the page, the editor) wins."""
+    if not themes:
+        return
+    store, run, config = applier.store, applier.run, applier.readers.config
+    offered = offered or everything_offered(config)  # a token made without them: today's
+    chosen: tuple[str, ...] | None = tuple(dict.fromkeys(themes))
+    if set(offered) <= set(chosen or ()):
+        chosen = None
+    before = choice_of(store, address)
+    if before is not None and before.changed_at > signed_up:
+        run.lines.append(f"{address} chose themes when signing up at {signed_up}, before their "
+                         f"choice of {before.changed_at}; not applied")
+        return
+    if before is None and chosen is None:
+        return  # every theme, as before: nothing to record
+    set_choice(store, address, chosen, offered, "signup", signed_up)
+    gone = [t for t in chosen or () if t not in everything_offered(config)]
+    run.lines.append(f"themes of {address}: {shown(chosen)} (chosen when signing up at "
+                     f"{signed_up})" + (f"; no longer in briefing.yaml: {', '.join(gone)}"
+                                        if gone else ""))
+    run.changed["themes"] += 1
