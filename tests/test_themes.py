@@ -1,6 +1,7 @@
 """The editor's hands on readers' themes, through the real CLI: `subscribers add --themes`,
 `list` (text, csv, json), a `themes` column in `export` and `import`; a theme id that
-briefing.yaml does not declare is an error with the valid ids and a did-you-mean."""
+briefing.yaml does not declare is an error with the valid ids and a did-you-mean; a store from
+before theme choices is brought up to date."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import sqlite3
 
 from themes_helpers import themed_project
 
@@ -120,3 +122,41 @@ def test_an_import_naming_an_unknown_theme_imports_nothing(tmp_path) -> None:
     listed = project.cli("subscribers", "list").out.splitlines()
     assert [line.split("  ")[-1] for line in listed] == [
         "themes: industry", "themes: ethics, policy", f"since {TODAY}"]
+
+
+def test_a_store_from_before_theme_choices_is_brought_up_to_date(tmp_path) -> None:
+    from briefing.subscribers.store import MIGRATIONS, SCHEMA_VERSION, _statements
+    project = themed_project(tmp_path / "news")
+    store = project.root / ".briefing" / "state.sqlite3"
+    store.parent.mkdir(mode=0o700)
+    db = sqlite3.connect(store)
+    for script in MIGRATIONS[:4]:  # up to the consent records (issue 21): version 4
+        for statement in _statements(script):
+            db.execute(statement)
+    db.execute("INSERT INTO subscribers (address, address_key, name, status, source, added_at, "
+               "status_changed_at) VALUES ('old@example.net', 'old@example.net', '', 'active', "
+               "'cli', '2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z')")
+    db.execute("INSERT INTO deliveries (issue, address, address_key, message_id, sha256, state, "
+               "attempted_at, accepted_at) VALUES ('2026-W06', 'old@example.net', "
+               "'old@example.net', '<old@example.org>', ?, 'accepted', '2026-02-06T09:00:00Z', "
+               "'2026-02-06T09:00:01Z')", ("0" * 64,))
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+    store.chmod(0o600)
+
+    # Step 4 -> 5: the reader, who never chose, gets every theme; the old delivery carried ''.
+    shown = json.loads(project.cli("subscribers", "show", "old@example.net", "--format",
+                                   "json").out)
+    assert shown["themes"] is None and shown["consent"]["source"] == "cli"
+    assert [d["issue"] for d in shown["deliveries"]] == ["2026-W06"]
+    assert project.cli("subscribers", "add", "old@example.net", "--themes", "ethics").out == (
+        "old@example.net is already subscribed; themes set to ethics\n")
+    db = sqlite3.connect(store)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert db.execute("SELECT themes FROM deliveries").fetchall() == [("",)]
+        assert db.execute("SELECT address_key, themes, source FROM reader_themes").fetchall() \
+            == [("old@example.net", "ethics", "cli")]
+    finally:
+        db.close()
