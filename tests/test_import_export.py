@@ -28,6 +28,7 @@ def test_export_then_import_gives_back_the_same_list(factory, tmp_path) -> None:
     for n, name in enumerate(FORMULAS):
         assert project.cli("subscribers", "add", f"f{n}@example.net", "--name", name).code == 0
     assert project.cli("subscribers", "add", "--", "-dash@example.net").code == 0
+    assert project.cli("subscribers", "add", "f0@example.net", "--themes", "ethics").code == 0
     assert project.cli("subscribers", "remove", "f1@example.net").code == 0
     for name in ("mailchimp-unsubscribed.csv", "mailchimp-cleaned.csv", "substack.csv"):
         shutil.copy(DATA / name, project.root / name)
@@ -36,6 +37,12 @@ def test_export_then_import_gives_back_the_same_list(factory, tmp_path) -> None:
 
     # What a spreadsheet would run is neutralised: a quote in front (OWASP).
     table = list(csv.reader(io.StringIO(first)))
+    # One file: the reader's columns, their themes (issue 22), their consent record (issue 21).
+    assert table[0] == ["address", "name", "status", "source", "added_at", "status_changed_at",
+                        "status_reason", "themes", "signed_up_at", "confirmed_at",
+                        "signup_page", "consent_sha256", "consent_wording", "ip_hash"]
+    assert [row[7] for row in table if row[0] == "f0@example.net"] == ["ethics"]
+    assert all(row[8] for row in table[1:])  # every reader has a consent record: when added
     names = {row[0]: row[1] for row in table[1:]}
     assert [names[f"f{n}@example.net"] for n in range(len(FORMULAS))] == [
         "'" + name for name in FORMULAS]
