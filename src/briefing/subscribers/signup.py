@@ -13,8 +13,8 @@ A confirmation token is base64url of
 
 The HMAC (256 bits, under a key never published) covers everything before it, so a token
 cannot be guessed, changed or extended; the sealed part (NaCl sealed box) names the address,
-the name, the chosen themes and the themes the form offered (so that sync can tell "every theme"
-from a choice, as subscribers/themes.py keeps them).
+the name, the chosen themes and the themes the form offered but were not ticked (so that sync
+can tell "every theme" from a choice, as subscribers/themes.py keeps them).
 """
 
 from __future__ import annotations
@@ -131,8 +131,10 @@ def make_token(keys: EndpointKeys, joiner: Joiner, issued: int, expires: int,
     from nacl.public import PublicKey, SealedBox
     fields: dict[str, Any] = {"address": joiner.address, "name": joiner.name,
                               "themes": list(joiner.themes)}
-    if joiner.offered:  # ids joined by dots (subscribers/themes.py), short: the token is a URL
-        fields["offered"] = ".".join(joiner.offered)
+    if joiner.offered:
+        # Only the ids offered but not ticked, joined by dots: the token is a URL, and this
+        # keeps it no longer than one with every theme ticked (MAX_TOKEN).
+        fields["unticked"] = ".".join(t for t in joiner.offered if t not in joiner.themes)
     payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     sealed = SealedBox(PublicKey(keys.public)).encrypt(payload)
     raw = (bytes([VERSION]) + issued.to_bytes(4, "big") + expires.to_bytes(4, "big")
@@ -166,9 +168,10 @@ def open_token(keys: EditorKeys, signed: Signed) -> Joiner | None:
     from nacl.exceptions import CryptoError
     try:
         data = json.loads(keys.opener.decrypt(signed.sealed))
-        return Joiner(str(data["address"]), str(data.get("name", "")),
-                      tuple(str(t) for t in data.get("themes", ())),
-                      tuple(t for t in str(data.get("offered", "")).split(".") if t))
+        themes = tuple(str(t) for t in data.get("themes", ()))
+        offered = themes + tuple(t for t in str(data["unticked"]).split(".") if t) \
+            if "unticked" in data else ()
+        return Joiner(str(data["address"]), str(data.get("name", "")), themes, offered)
     except (CryptoError, ValueError, KeyError, TypeError):
         return None
 

@@ -173,7 +173,10 @@ def apply_signup_choice(applier: Applier, address: str, themes: tuple[str, ...],
     if not themes:
         return
     store, run, config = applier.store, applier.run, applier.readers.config
-    offered = offered or everything_offered(config)  # a token made without them: today's
+    known = everything_offered(config)
+    # A token made without them: today's. Kept in briefing.yaml's order, removed ids last.
+    offered = in_config_order(config, offered) + tuple(t for t in offered if t not in known) \
+        if offered else known
     chosen: tuple[str, ...] | None = tuple(dict.fromkeys(themes))
     if set(offered) <= set(chosen or ()):
         chosen = None
@@ -185,7 +188,7 @@ def apply_signup_choice(applier: Applier, address: str, themes: tuple[str, ...],
     if before is None and chosen is None:
         return  # every theme, as before: nothing to record
     set_choice(store, address, chosen, offered, "signup", signed_up)
-    gone = [t for t in chosen or () if t not in everything_offered(config)]
+    gone = [t for t in chosen or () if t not in known]
     run.lines.append(f"themes of {address}: {shown(chosen)} (chosen when signing up at "
                      f"{signed_up})" + (f"; no longer in briefing.yaml: {', '.join(gone)}"
                                         if gone else ""))
