@@ -87,8 +87,10 @@ def pair(a: list[str], b: list[str], cwd: Path, runs: int) -> tuple[Sample, Samp
 
 
 def sample_project() -> Path:
-    """A copy of the repository's sample newsletter, so the benchmark never touches out/."""
-    root = WORK / "sample"
+    """A copy of the repository's sample newsletter, so the benchmark never touches out/; one
+    folder per benchmark script, since the smoke tests run several at once (pytest -n 2) and
+    one script's fresh copy must not delete (or move away) another's."""
+    root = WORK / f"sample-{Path(sys.argv[0]).stem}"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     shutil.copy(REPO / "briefing.yaml", root)
