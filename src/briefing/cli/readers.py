@@ -16,8 +16,8 @@ def subscribers_show(
         address: Annotated[str, typer.Argument(metavar="ADDRESS")],
         output: Annotated[ListFormat, typer.Option(
             "--format", help="text or json.")] = ListFormat.text) -> None:
-    """Everything the store holds about one reader: status and its history, consent record,
-    issues sent, what came back (an access request, GDPR Art. 15)."""
+    """Everything the store holds about one reader: status and its history, their choice of
+    themes, consent record, issues sent, what came back (an access request, GDPR Art. 15)."""
     from ..subscribers.consent import show
 
     if output is ListFormat.csv:
