@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from email.utils import format_datetime
 
 from ..content.model import TOKEN_PLACEHOLDER, Unsubscribe
@@ -31,6 +32,9 @@ class CopyMaker:
             raise BriefingError(Problem(shown, 0, 0, "has no body", "rebuild the issue"))
         self.unsubscribe = unsubscribe
         self.sha256 = sha256
+        # DKIM (deliver/dkim.py): (head, token, when) -> the DKIM-Signature field(s) that go
+        # before the head; set by the send plan when briefing.yaml has a dkim: key.
+        self.signer: Callable[[bytes, str, dt.datetime], bytes] | None = None
         # Header fields with their continuation lines, in order, keyed by lower-case name.
         fields: list[tuple[str, bytes]] = []
         for line in head.split(b"\n"):
@@ -77,5 +81,7 @@ class CopyMaker:
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             self._after,
         ) if part)
+        if self.signer is not None:  # signed after the reader's token is in (RFC 8058 4)
+            head = self.signer(head, token, when) + head
         return head + b"\n\n" + self.body.replace(_PLACEHOLDER, token.encode("ascii")), \
             message_id

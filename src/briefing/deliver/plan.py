@@ -31,6 +31,7 @@ from ..subscribers.tokens import Tokens
 from .ledger import Ledger
 from .lock import SendLock
 from .personal import CopyMaker
+from .preflight import for_send
 from .sendmail import sendmail_transport
 from .smtp import SmtpTransport, smtp_transport
 from .transport import MAX_ATTEMPTS, Transport
@@ -88,6 +89,7 @@ class Plan:
     delivered: int = 0  # readers the ledger has an accepted copy for
     notes: list[str] = field(default_factory=list)  # what opening the store did
     lock: SendLock | None = None  # held by a real send, from before the ledger is read
+    warnings: list[str] = field(default_factory=list)  # the preflight's (deliver/preflight.py)
 
     @property
     def envelope_sender(self) -> str:
@@ -369,7 +371,6 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
           transport: Transport, store: Store, lock: SendLock | None) -> Plan:
     shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
     synced = sync_before_send(project, issue.config, store)  # before the list is read
-    synced += save_sources(project, issue) if lock is not None and not options.to else []
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
@@ -391,6 +392,13 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     todo = [r for r in selected if options.force or (
         address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
     copies = CopyMaker(data, issue.config.unsubscribe, digest, shown)
+    checked = for_send(project, issue, data, store, [r.address for r in todo],
+                       list_send=not options.to, for_real=lock is not None)
+    if checked.keys is not None:
+        from .dkim import MessageSigner  # dkimpy and cryptography: only when signing
+        copies.signer = MessageSigner(checked.keys, copies.body).header
+    # Pages are fetched only once the checks above have passed: a refused send fetches nothing.
+    synced += save_sources(project, issue) if lock is not None and not options.to else []
     tokens = list_tokens(project.root, store, issue.config)
     assert tokens is not None  # made on first use
     plan = Plan(issue=issue, options=options, data=data, sha256=digest, transport=transport,
@@ -398,7 +406,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
                 unconfirmed=[] if options.force else unsure, delivered=len(delivered),
-                notes=list(store.notes) + synced, lock=lock)
+                notes=list(store.notes) + synced, lock=lock, warnings=checked.warnings)
     if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
         plan.copy_for(todo[0].address)
     return plan
