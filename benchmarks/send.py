@@ -9,8 +9,12 @@ careful script would) over one connection to the same kind of sink; the runs alt
 (b) `briefing send --connections 1` and `--connections 4` into a private Postfix on 127.0.0.1
 (tests/postfix.py) that relays to a sink; timed until briefing has handed every copy over (the
 queue is left to drain before the next run). Needs root and Debian's postfix, else skipped.
-Every figure is a whole process, timed with its peak RSS from os.wait4. Everything it writes
-stays in benchmarks/.work/send/.
+(c) DKIM signing: `briefing send` to the sink with and without `dkim:` (a key made by `briefing
+dkim keygen`), alternated; the CPU time of each whole process (user + system, from os.wait4)
+gives the CPU signing adds per copy (target <= 1.5 ms). In the benchmark's own process, the CPU
+of making N copies with and without the signer, and dkimpy's own sign() for reference.
+Every figure is a whole process, timed with its peak RSS from os.wait4, unless it says
+otherwise. Everything it writes stays in benchmarks/.work/send/.
 """
 
 from __future__ import annotations
@@ -184,6 +188,134 @@ def timed_send(project: Project, cmd: list[str], sink: Sink, runs: Runs,
     runs.peak_kb.append(peak)
 
 
+def run_cpu(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one process."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        done = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(done.pid, 0)
+        elapsed = time.perf_counter() - start
+        done.returncode = os.waitstatus_to_exitcode(status)
+        if done.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed: "
+                               f"{err.read().decode(errors='replace')[-800:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def signing_rows(project: Project, runs: int, copies_in_process: int) -> list[tuple[str, ...]]:
+    """(c): the CPU that DKIM signing adds to a send, per copy, two ways."""
+    config = project.root / "briefing.yaml"
+    plain = config.read_text(encoding="utf-8")
+    if not (project.pristine / "dkim/bench.pem").exists():
+        subprocess.run(BRIEFING + ["dkim", "keygen", "--selector", "bench", "--ed25519"],
+                       cwd=project.root, check=True, capture_output=True)
+        # Every run starts from the pristine .briefing/: the keys go there too.
+        shutil.copytree(project.root / ".briefing/dkim", project.pristine / "dkim")
+    signed = plain + ("dkim:\n  domain: framebyframe.example.org\n  selector: bench\n"
+                      "  key: .briefing/dkim/bench.pem\n")
+    both = signed + "  ed25519_key: .briefing/dkim/bench-ed25519.pem\n"
+    names = ("plain", "rsa", "both")
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    dry: dict[str, list[float]] = {n: [] for n in names}
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    try:
+        with Sink() as sink:
+            url = f"smtp://127.0.0.1:{sink.port}"
+            for _ in range(runs):
+                for name, text in zip(names, (plain, signed, both), strict=True):
+                    config.write_text(text, encoding="utf-8")
+                    project.fresh_store()
+                    # The dry run: everything but the copies (imports, the key, the self-check
+                    # that signs and verifies one copy), so the difference is per copy.
+                    dry[name].append(run_cpu(BRIEFING + ["send", "--smtp", url, "--insecure"],
+                                             project.root)[1])
+                    before = sink.count
+                    seconds, used = run_cpu(briefing_send(url), project.root)
+                    if sink.count - before != project.count:
+                        raise RuntimeError(f"{name}: {sink.count - before} copies arrived")
+                    cpu[name].append(used)
+                    wall[name].append(seconds)
+    finally:
+        config.write_text(plain, encoding="utf-8")
+    n = project.count
+    median = statistics.median
+    base_copies = median(cpu["plain"]) - median(dry["plain"])
+    rows = []
+    for name, what in (("plain", "`briefing send` to the sink, no `dkim:`"),
+                       ("rsa", "`briefing send` to the sink, `dkim:` rsa-sha256 2048"),
+                       ("both", "`briefing send` to the sink, `dkim:` rsa-sha256 + ed25519")):
+        used = median(cpu[name])
+        note = f"CPU {used:.2f} s in all"
+        if name != "plain":
+            fixed = median(dry[name]) - median(dry["plain"])
+            added = ((used - median(dry[name])) - base_copies) / n * 1000
+            note += (f"; signing adds {added:.2f} ms CPU per copy (target <= 1.5 ms)"
+                     + (" ok" if added <= 1.5 else " MISSED")
+                     + f", and {fixed * 1000:.0f} ms once (imports, key, self-check)")
+        rows.append((what, f"{n:,}", f"{median(wall[name]):.2f}",
+                     f"{n / median(wall[name]):,.0f}", "", note))
+    rows += in_process_rows(project, copies_in_process)
+    return rows
+
+
+def in_process_rows(project: Project, count: int) -> list[tuple[str, ...]]:
+    """Making copies in this process: the CPU per copy without and with the signer (best of
+    3), and dkimpy's own sign() on the same copies."""
+    import datetime as dt
+    import hashlib
+
+    import dkim
+
+    from briefing.content.model import DkimSettings, Unsubscribe
+    from briefing.deliver.dkim import MessageSigner, load_keys
+    from briefing.deliver.personal import CopyMaker
+
+    data = project.message.read_bytes()
+    unsubscribe = Unsubscribe("https://framebyframe.example.org/u/{token}",
+                              "mailto:unsubscribe+{token}@framebyframe.example.org")
+    settings = DkimSettings(domain="framebyframe.example.org", selector="bench",
+                            key=".briefing/dkim/bench.pem",
+                            ed25519_key=".briefing/dkim/bench-ed25519.pem")
+    rsa_only = DkimSettings(domain=settings.domain, selector="bench", key=settings.key)
+    tokens = [f"{n:024d}" for n in range(count)]
+    when = dt.datetime(2026, 3, 6, tzinfo=dt.UTC)
+
+    def per_copy(keys) -> float:
+        copies = CopyMaker(data, unsubscribe, hashlib.sha256(data).hexdigest(), "message.eml")
+        if keys is not None:
+            copies.signer = MessageSigner(keys, copies.body).header
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            for token in tokens:
+                copies.copy(token, when)
+            best = min(best, (time.process_time() - start) / count * 1000)
+        return best
+
+    plain = per_copy(None)
+    rsa = per_copy(load_keys(project.root, rsa_only))
+    both = per_copy(load_keys(project.root, settings))
+    pem = (project.root / rsa_only.key).read_bytes()
+    sample = CopyMaker(data, unsubscribe, "x", "message.eml").copy(tokens[0], when)[0]
+    few = max(5, count // 100)
+    start = time.process_time()
+    for _ in range(few):
+        dkim.sign(sample, b"bench", b"framebyframe.example.org", pem,
+                  canonicalize=(b"relaxed", b"relaxed"))
+    dkimpy = (time.process_time() - start) / few * 1000
+    size = f"{len(data) / 1024:.0f} KB message"
+    return [
+        ("in process: a copy, unsigned", f"{count:,}", "", "", "", f"{plain:.3f} ms CPU/copy"),
+        ("in process: a copy, signed rsa-sha256", f"{count:,}", "", "", "",
+         f"{rsa:.3f} ms CPU/copy: signing {rsa - plain:.3f} ms ({size})"),
+        ("in process: a copy, signed rsa-sha256 + ed25519", f"{count:,}", "", "", "",
+         f"{both:.3f} ms CPU/copy: signing {both - plain:.3f} ms"),
+        ("in process: dkimpy's own dkim.sign(), for reference", f"{few:,}", "", "", "",
+         f"{dkimpy:.3f} ms CPU/copy (pure-Python RSA, key parsed per call)"),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -245,6 +377,9 @@ def main() -> int:
                 row("`briefing send` (one connection) into a private Postfix", one)
                 row("`briefing send --connections 4` into a private Postfix", None,
                     "not yet available (no --connections option in this briefing)")
+
+    # (c) DKIM signing: with and without dkim:, alternated.
+    rows.extend(signing_rows(project, runs, 200 if args.smoke else 2000))
 
     print(f"Measured on {machine()}; median of {runs} run{'s' if runs > 1 else ''}"
           f"{' (smoke)' if args.smoke else ''}, alternated.\n")

@@ -121,7 +121,8 @@ def test_the_item_is_appended_as_text_and_passes_check(tmp_path: Path, articles)
     check = project.cli("check")
     assert check.code == 0, check.err
     assert [line.rsplit(" [", 1)[1] for line in check.err.splitlines()] == [
-        "empty-theme]", "placeholder]", "insecure-url]"]  # the server is http://127.0.0.1
+        # init's placeholder postal line is kept; the server is http://127.0.0.1
+        "init-placeholder]", "empty-theme]", "placeholder]", "insecure-url]"]
     assert "briefs/2026-W07/industry.yaml:10:12: warning: placeholder 'TODO' left in the " \
            "summary [placeholder]" in check.err
 

@@ -13,6 +13,7 @@ import typer
 
 from . import (  # noqa: F401  (they register their commands)
     build,
+    deliverability,
     editorial,
     intake,
     readers,

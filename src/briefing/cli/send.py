@@ -66,6 +66,8 @@ def send(issue: IssueArg = None,
         return
     plan = prepare(current_project(), issue, options, for_real=not dry_run)
     try:
+        for line in plan.warnings:
+            typer.echo(line, err=True)
         for line in plan.describe(dry_run):
             typer.echo(line)
         if dry_run or not plan.todo:

@@ -167,6 +167,24 @@ def wording_hash(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """briefing.yaml `dkim:`: who signs each copy. With a key, briefing signs every copy it hands
+    over (rsa-sha256, relaxed/relaxed); `dkim: relay` (relay=True) says the relay signs."""
+
+    domain: str = ""       # d=, the signing domain
+    selector: str = ""     # s=: the key's TXT record is at <selector>._domainkey.<domain>
+    key: str = ""          # the private key's PEM file (relative to the project, or absolute)
+    key_env: str = ""      # or an environment variable holding the PEM
+    ed25519_key: str = ""  # a second, Ed25519 signature (RFC 8463) at <selector>-ed25519
+    relay: bool = False
+
+    @property
+    def ed25519_selector(self) -> str:
+        """A selector holds one key, so the Ed25519 key has its own, named after the RSA one."""
+        return f"{self.selector}-ed25519"
+
+
+@dataclass(frozen=True)
 class SavedSources:
     """Private copies of every cited page, in .briefing/sources/ (briefing.yaml
     `saved_sources:`): `briefing sources ISSUE --save`, and a list send unless `on_send: false`."""
@@ -199,6 +217,7 @@ class Config:
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
     signup: Signup | None = None  # readers join through the endpoint's form when set
+    dkim: DkimSettings | None = None  # None: no `dkim:` (nobody is known to sign)
     threads: tuple[Thread, ...] = ()  # story threads items may belong to (docs/record.md)
     saved_sources: SavedSources = field(default_factory=SavedSources)
     preferences: Preferences | None = None  # None: no "Choose what you get" link

@@ -28,5 +28,7 @@ RULES: dict[str, str] = {
     "duplicate-recipient": "the same address listed twice in recipients (it gets one copy)",
     "duplicate-brief": "two briefs named alike but for the extension (ethics.yaml, ethics.yml)",
     "unread-file": "a file in the issue folder that is not read (not *.yaml or *.yml)",
+    "init-placeholder": "briefing.yaml still at init's example.org/.com/.net or its postal line",
+    "reserved-name": "briefing.yaml at another reserved name (RFC 2606/6761): never delivered",
     "quiet-thread": "a story thread with no item in the last lint.thread_quiet_issues issues",
 }

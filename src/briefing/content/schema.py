@@ -23,6 +23,7 @@ from .checks import check_url as check_url
 from .model import (
     Brand,
     Config,
+    DkimSettings,
     LintSettings,
     Preferences,
     SavedSources,
@@ -35,8 +36,35 @@ from .model import (
     Thread,
     Unsubscribe,
 )
-from .spec import Custom, Date, Flag, Key, List, Number, Object, Text
+from .spec import Custom, Date, Flag, Key, List, Number, Object, Text, WordOr
 
+
+def check_key_path(value: str) -> str:
+    """A private key's file: anywhere (keys often live in /etc), but never under out/, which is
+    published as is."""
+    from pathlib import PurePosixPath
+    path = PurePosixPath(value)
+    if "\\" in value or (not path.is_absolute() and ".." in path.parts):
+        raise ValueError(f"must be a path inside the project or an absolute path ('{value}')|"
+                         "for example .briefing/dkim/news.pem")
+    if not path.is_absolute() and path.parts and path.parts[0] == "out":
+        raise ValueError("must not be under out/, which is published as is|"
+                         "keep it in .briefing/, which is private")
+    return value
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# RFC 6376 3.1: a selector is one or more DNS labels.
+SELECTOR = rf"{_LABEL}(?:\.{_LABEL})*"
+HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})+"
+
+
+def _dkim_consistent(value: DkimSettings) -> str:
+    if bool(value.key) == bool(value.key_env):
+        return ("needs one of 'key' (the private key's file) or 'key_env' (a variable holding "
+                "it), not " + ("both" if value.key else "neither")
+                + "|'briefing dkim keygen --selector S' makes a key and prints the block")
+    return ""
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 COLOUR = r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})"
 
@@ -161,6 +189,30 @@ SYNC = Object(name="sync", model=SyncSources,
                          "3464) and complaints (RFC 5965)", max_length=1000)),
 })
 
+DKIM = WordOr(
+    word="relay", word_value=DkimSettings(relay=True),
+    description="Who signs each copy with DKIM (RFC 6376): 'relay' when the relay does, or "
+                "the key briefing signs with",
+    consistent=_dkim_consistent,
+    mapping=Object(name="dkim", model=DkimSettings, keys={
+        "domain": Key(Text(description="The signing domain (d=), aligned with the sender's "
+                                       "domain, e.g. example.org", pattern=HOSTNAME,
+                           pattern_hint="a domain name such as example.org", max_length=253),
+                      True),
+        "selector": Key(Text(description="The selector (s=): the public key is published at "
+                                         "<selector>._domainkey.<domain>", pattern=SELECTOR,
+                             pattern_hint="letters, digits and '-', in dot-separated labels",
+                             max_length=63), True),
+        "key": Key(Custom(description="The private key's PEM file (RSA, 2048 bits or more; "
+                                      "mode 0600), e.g. .briefing/dkim/news.pem",
+                          convert=check_key_path, max_length=1000)),
+        "key_env": Key(Text(description="Or: an environment variable holding the PEM",
+                            pattern=r"[A-Z_][A-Z0-9_]*", max_length=100)),
+        "ed25519_key": Key(Custom(description="Optional: an Ed25519 private key's PEM file for "
+                                              "a second signature (RFC 8463), published at "
+                                              "<selector>-ed25519._domainkey.<domain>",
+                                  convert=check_key_path, max_length=1000)),
+    }))
 SAVED_SOURCES = Object(name="saved_sources", model=SavedSources,
                        description="Private copies of every cited page, in .briefing/sources/ "
                                    "(WARC files; never published)", keys={
@@ -241,6 +293,7 @@ CONFIG = Object(title="briefing.yaml", description="A briefing newsletter", mode
                         max_length=500)),
     "sync": Key(SYNC),
     "signup": Key(SIGNUP),
+    "dkim": Key(DKIM),
     "threads": Key(List(of=THREAD, max_items=1000,
                         description="Story threads followed across issues (docs/record.md)")),
     "saved_sources": Key(SAVED_SOURCES),

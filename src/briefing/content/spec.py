@@ -360,3 +360,42 @@ class Flag(Spec):
 
     def json_schema(self) -> dict:
         return {"type": "boolean", "description": self.description}
+
+
+@dataclass
+class WordOr(Spec):
+    """One fixed word, or a mapping: `dkim: relay`, or `dkim:` with keys under it. `consistent`
+    says what the mapping's keys cannot say one by one ('' when the value is fine)."""
+
+    word: str = ""
+    word_value: Any = None
+    mapping: Object = field(default_factory=Object)
+    consistent: Callable[[Any], str] | None = None
+    description: str = ""
+
+    def expect(self) -> str:
+        return f"'{self.word}' or a mapping of keys to values"
+
+    def check(self, node: Node, problems: Problems, what: str = "value") -> Any:
+        if isinstance(node, Scalar) and node.kind == "text":
+            if node.text.strip() == self.word:
+                return self.word_value
+            return _fail(problems, node, f"{what} should be '{self.word}' or a mapping with "
+                                         f"{', '.join(self.mapping.keys)}, not '{node.text}'")
+        if not isinstance(node, Map):
+            return _wrong_type(problems, node, what, self)
+        value = self.mapping.check(node, problems, what)
+        if value is INVALID or self.consistent is None:
+            return value
+        wrong = self.consistent(value)
+        if wrong:
+            message, _, hint = wrong.partition("|")
+            return _fail(problems, node, f"{what} {message}", hint)
+        return value
+
+    def json_schema(self) -> dict:
+        schema: dict = {"oneOf": [{"const": self.word, "description": f"'{self.word}'"},
+                                  self.mapping.json_schema()]}
+        if self.description:
+            schema["description"] = self.description
+        return schema

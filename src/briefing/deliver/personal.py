@@ -17,9 +17,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from ..content.model import SIGNATURE_PLACEHOLDER, TOKEN_PLACEHOLDER, Unsubscribe
 from ..errors import BriefingError, Problem
+
+if TYPE_CHECKING:
+    from .dkim import SigningKeys
 
 _PLACEHOLDER = TOKEN_PLACEHOLDER.encode("ascii")
 _SIGNATURE = SIGNATURE_PLACEHOLDER.encode("ascii")
@@ -37,6 +41,10 @@ class CopyMaker:
             raise BriefingError(Problem(shown, 0, 0, "has no body", "rebuild the issue"))
         self.unsubscribe = unsubscribe
         self.sha256 = sha256
+        # DKIM (deliver/dkim.py): (head, token, when, preference-link signature) -> the
+        # DKIM-Signature field(s) that go before the head; set by sign_with() when
+        # briefing.yaml has a dkim: key.
+        self.signer: Callable[[bytes, str, dt.datetime, str | None], bytes] | None = None
         # Header fields with their continuation lines, in order, keyed by lower-case name.
         fields: list[tuple[str, bytes]] = []
         for line in head.split(b"\n"):
@@ -83,7 +91,15 @@ class CopyMaker:
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             self._after,
         ) if part)
+        signature = self.sign(token) if self.sign is not None else None
         body = self.body.replace(_PLACEHOLDER, token.encode("ascii"))
-        if self.sign is not None:
-            body = body.replace(_SIGNATURE, self.sign(token).encode("ascii"))
+        if signature is not None:
+            body = body.replace(_SIGNATURE, signature.encode("ascii"))
+        if self.signer is not None:  # signed once the reader's token is in (RFC 8058 4)
+            head = self.signer(head, token, when, signature) + head
         return head + b"\n\n" + body, message_id
+
+    def sign_with(self, keys: SigningKeys) -> None:
+        """DKIM-sign every copy made from now on with these keys (deliver/dkim.py)."""
+        from .dkim import MessageSigner  # dkimpy and cryptography: only when signing
+        self.signer = MessageSigner(keys, self.body).header

@@ -31,6 +31,7 @@ from ..subscribers.tokens import Tokens
 from .ledger import Ledger
 from .lock import SendLock
 from .personal import CopyMaker
+from .preflight import for_send
 from .sendmail import sendmail_transport
 from .smtp import SmtpTransport, smtp_transport
 from .transport import MAX_ATTEMPTS, Transport
@@ -95,6 +96,7 @@ class Plan:
     variants: Variants | None = None
     nothing: list[str] = field(default_factory=list)
     preview: Chosen = None
+    warnings: list[str] = field(default_factory=list)  # the preflight's (deliver/preflight.py)
 
     @property
     def envelope_sender(self) -> str:
@@ -404,7 +406,6 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
           transport: Transport, store: Store, lock: SendLock | None) -> Plan:
     shown = f"{issue_folder_shown(issue.id, issue.draft)}/{MESSAGE}"
     synced = sync_before_send(project, issue.config, store)  # before the list is read
-    synced += save_sources(project, issue) if lock is not None and not options.to else []
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
@@ -433,9 +434,14 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     unsure = [r.address for r in selected if address_key(r.address) in maybe]
     todo = [r for r in selected if options.force or (
         address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
+    checked = for_send(project, issue, data, store, [r.address for r in todo],
+                       list_send=not options.to, for_real=lock is not None)
+    # Pages are fetched only once the checks above have passed: a refused send fetches nothing.
+    synced += save_sources(project, issue) if lock is not None and not options.to else []
     tokens = list_tokens(project.root, store, issue.config)
     assert tokens is not None  # made on first use
-    variants = Variants(project, issue, data, digest, shown, tokens, store)
+    # Each theme choice's message is signed with its own body (deliver/variants.py).
+    variants = Variants(project, issue, data, digest, shown, tokens, store, checked.keys)
     base = variants.get(None)
     copies = base.maker if base is not None else CopyMaker(data, issue.config.unsubscribe,
                                                            digest, shown)
@@ -445,7 +451,7 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                 again=already if options.force else [],
                 unconfirmed=[] if options.force else unsure, delivered=len(delivered),
                 notes=list(store.notes) + synced, lock=lock, variants=variants,
-                preview=preview)
+                preview=preview, warnings=checked.warnings)
     # Every distinct choice among the readers is built now (the dry run too), once each.
     variants.resolve([r.address for r in todo])
     plan.nothing = [r.address for r in todo if plan.variant_for(r.address) is None]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..content.model import Config, Issue
 from ..content.validate import Project
@@ -23,6 +24,9 @@ from ..subscribers.themelink import LinkSigner
 from ..subscribers.themes import check_themes, shown
 from ..subscribers.tokens import Tokens
 from .personal import CopyMaker
+
+if TYPE_CHECKING:
+    from .dkim import SigningKeys
 
 Chosen = tuple[str, ...] | None  # a reader's themes in briefing.yaml's order; None: every theme
 
@@ -70,8 +74,9 @@ class Variants:
     """The readers' choices (read once from the store) and the messages built for them."""
 
     def __init__(self, project: Project, issue: Issue, built: bytes, digest: str, shown: str,
-                 tokens: Tokens, store: Store) -> None:
+                 tokens: Tokens, store: Store, keys: SigningKeys | None = None) -> None:
         self.project, self.issue, self.tokens = project, issue, tokens
+        self.keys = keys  # DKIM: every variant's copies are signed (deliver/dkim.py)
         self.config = issue.config
         self.digest, self.shown = digest, shown
         self.sections = tuple(s.theme.id for s in issue.sections)
@@ -106,8 +111,10 @@ class Variants:
         if data is None:
             data = render_variant(self.project, self.issue, chosen or ())
         sign = None if self.signer is None else _signing(self.signer, themes_code(chosen))
-        return Variant(chosen, carried, CopyMaker(data, self.config.unsubscribe, self.digest,
-                                                  self.shown, sign))
+        maker = CopyMaker(data, self.config.unsubscribe, self.digest, self.shown, sign)
+        if self.keys is not None:
+            maker.sign_with(self.keys)
+        return Variant(chosen, carried, maker)
 
     def get(self, chosen: Chosen) -> Variant | None:
         """The variant of a choice, built on first use; None when it holds nothing."""

@@ -476,6 +476,8 @@ def check(project, issue_id: str | None = None, strict: bool = False) -> LintRes
         if strict:
             raise CheckFailed(problems, chosen) from None
         raise CheckFailed(problems, chosen) if folders else _named(exc, chosen) from None
+    from .configcheck import with_config_warnings
+    result = with_config_warnings(project, result)
     warnings = list(result.problems)
     if strict:
         warnings = [replace(p, severity="error") for p in warnings]
