@@ -105,10 +105,12 @@ def pair(a: list[str], b: list[str], cwd: Path, runs: int,
     return sa, sb
 
 
-def sample_project(name: str = "sample") -> Path:
+def sample_project(name: str = "") -> Path:
     """A copy of the repository's sample newsletter as it is (briefs and the built out/), so
-    the benchmark never touches the repository's own out/."""
-    root = WORK / name
+    the benchmark never touches the repository's own out/; one folder per benchmark script
+    (and name), since the smoke tests run several at once (pytest -n 2) and one script's fresh
+    copy must not delete (or move away) another's."""
+    root = WORK / f"sample-{Path(sys.argv[0]).stem}{'-' + name if name else ''}"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     shutil.copy(REPO / "briefing.yaml", root)

@@ -140,8 +140,9 @@ def endpoint(project: ProjectFactory, *args: str, env: dict[str, str] | None = N
         if not match:
             process.kill()
             raise AssertionError(first + process.communicate(timeout=30)[1])
-        banner = [first.rstrip("\n")] + [process.stdout.readline().rstrip("\n")
-                                         for _ in range(3)]
+        banner = [first.rstrip("\n")]
+        while banner[-1] != "Ctrl-C stops it" and len(banner) < 10:
+            banner.append(process.stdout.readline().rstrip("\n"))
         served = Endpoint(int(match.group(1)), banner, process)
         yield served
     finally:

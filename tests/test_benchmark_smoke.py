@@ -98,3 +98,26 @@ def test_intake_benchmark_smoke_produces_its_table() -> None:
                 "`sources --save`, 5 new pages", "`sources --save`, 5 pages unchanged",
                 "`check`, 10 quotations with saved copies"):
         assert f"| {row} |" in proc.stdout, row
+
+
+def test_themes_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/themes.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| what | median ms | min-max ms | peak RSS MB | notes |" in proc.stdout
+    for row in ("`send` dry run, 2,002 readers on every theme",
+                "`send` dry run, 2,002 readers over 15 theme sets",
+                "plan + every copy in memory, 2,002 readers on every theme",
+                "plan + every copy in memory, 2,002 readers over 15 theme sets"):
+        assert f"| {row} |" in proc.stdout, row
+
+
+def test_signup_benchmark_smoke_produces_its_table() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/signup.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "| what | seconds | rate | notes |" in proc.stdout
+    for row in ("| 50 posts of one address, 4 client threads |",
+                "| 20 addresses under the cap: all answered / all mails at the sink |",
+                "| `subscribers sync` of 200 sign-ups and 200 confirmations |"):
+        assert row in proc.stdout, row

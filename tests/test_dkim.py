@@ -415,3 +415,51 @@ def test_build_help_and_check_load_no_mail_library(tmp_path: Path) -> None:
                   for line in done.stderr.splitlines() if line.startswith("import time:")}
         assert not loaded & {"dkim", "dns", "cryptography", "spf", "publicsuffixlist", "nacl",
                              "dnslib"}, args
+
+
+def test_theme_variants_with_preference_links_and_correction_notices_are_signed(
+        tmp_path: Path) -> None:
+    """Each theme choice is its own built message, and each copy carries its own signed
+    preference link: every copy still verifies; so does every correction notice."""
+    config = CONFIG.replace("archive_url:", f"preferences:\n  url: https://{DOMAIN}/p/{{token}}"
+                                            "\narchive_url:")
+    project = make_project(tmp_path / "news", config=config, issue=ISSUE)  # both themes
+    made = project.cli("dkim", "keygen", "--selector", "s1")
+    assert made.code == 0, made.err
+    assert project.cli("build").code == 0
+    records = zone_records(made.out)
+    for address, themes in (("i@readers.test", "industry"), ("e@readers.test", "ethics"),
+                            ("both@readers.test", "industry,ethics")):
+        added = project.cli("subscribers", "add", address, "--themes", themes)
+        assert added.code == 0, added.err
+    with DnsServer(Table({(name, "TXT"): [value] for name, value in records.items()})) as dns, \
+            Server() as server:
+        sent = project.cli("send", "--no-dry-run", "--smtp", server.url, "--insecure")
+        assert sent.code == 0, sent.err
+        verify = verifier(dns)
+        by_reader = {r.rcpt_tos[0]: r.data for r in server.received}
+        assert set(by_reader) == {"one@readers.test", "two@readers.test", "i@readers.test",
+                                  "e@readers.test", "both@readers.test"}
+        for address, copy in by_reader.items():
+            assert verify(copy) == [True], address
+            assert b"/p/" in copy, address  # the signed "Choose what you get" link
+        assert b"Second headline" not in by_reader["i@readers.test"]
+        assert b"First headline" not in by_reader["e@readers.test"]
+        assert b"Second headline" in by_reader["both@readers.test"]
+
+        project.write("briefs/2026-W07/issue.yaml", ISSUE + """\
+corrections:
+  - date: 2026-02-20
+    item: First headline
+    text: The deal was signed on 12 February, not 10 February.
+""")
+        assert project.cli("build").code == 0
+        before = len(server.received)
+        corrected = project.cli("send", "--correction", "--no-dry-run", "--smtp", server.url,
+                                "--insecure")
+        assert corrected.code == 0, corrected.err
+        notices = server.received[before:]
+        assert len(notices) == 5
+        for notice in notices:
+            assert notice.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256;")
+            assert verify(notice.data) == [True], notice.rcpt_tos

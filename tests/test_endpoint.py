@@ -439,8 +439,9 @@ def test_the_endpoint_host_needs_only_the_endpoint_key(factory, tmp_path) -> Non
     assert (refused.code, refused.out) == (1, "")
     assert refused.err == (
         ".briefing/endpoint.key: error: no endpoint key: without it the endpoint cannot tell "
-        "real unsubscribe links from made-up ones (the first send writes "
-        ".briefing/endpoint.key in the editor's project; copy it here (or pass --key FILE))\n")
+        "real unsubscribe links from made-up ones (the first send (or 'briefing subscribers "
+        "endpoint-key') writes .briefing/endpoint.key in the editor's project; copy it here "
+        "(or pass --key FILE))\n")
     (bare.root / ".briefing").mkdir(mode=0o700)
     shutil.copy(project.root / ".briefing" / "endpoint.key", bare.root / ".briefing")
     text = (bare.root / ".briefing" / "endpoint.key").read_text()

@@ -96,7 +96,10 @@ def test_links_sent_by_the_earlier_briefing_work_after_the_upgrade_and_a_rename(
     dry = project.cli("send", "2026-W08", *DRY)
     assert dry.code == 0, dry.err
     version, fixed = meta(project)
-    assert version == 3 and fixed["list_identity"] == "test-briefing.example.org"
+    # Brought up to date: every migration applied (3 fixed the identity; 4 consent, 5 themes).
+    from briefing.subscribers.store import SCHEMA_VERSION
+    assert SCHEMA_VERSION == 5
+    assert version == SCHEMA_VERSION and fixed["list_identity"] == "test-briefing.example.org"
     assert "legacy_tokens" in fixed
     endpoint_key = (project.root / ".briefing" / "endpoint.key").read_text()
     assert endpoint_key.count("\nlegacy ") == 3  # one@ (briefing.yaml), two@, three@

@@ -28,6 +28,7 @@ def test_export_then_import_gives_back_the_same_list(factory, tmp_path) -> None:
     for n, name in enumerate(FORMULAS):
         assert project.cli("subscribers", "add", f"f{n}@example.net", "--name", name).code == 0
     assert project.cli("subscribers", "add", "--", "-dash@example.net").code == 0
+    assert project.cli("subscribers", "add", "f0@example.net", "--themes", "ethics").code == 0
     assert project.cli("subscribers", "remove", "f1@example.net").code == 0
     for name in ("mailchimp-unsubscribed.csv", "mailchimp-cleaned.csv", "substack.csv"):
         shutil.copy(DATA / name, project.root / name)
@@ -36,6 +37,12 @@ def test_export_then_import_gives_back_the_same_list(factory, tmp_path) -> None:
 
     # What a spreadsheet would run is neutralised: a quote in front (OWASP).
     table = list(csv.reader(io.StringIO(first)))
+    # One file: the reader's columns, their themes (issue 22), their consent record (issue 21).
+    assert table[0] == ["address", "name", "status", "source", "added_at", "status_changed_at",
+                        "status_reason", "themes", "signed_up_at", "confirmed_at",
+                        "signup_page", "consent_sha256", "consent_wording", "ip_hash"]
+    assert [row[7] for row in table if row[0] == "f0@example.net"] == ["ethics"]
+    assert all(row[8] for row in table[1:])  # every reader has a consent record: when added
     names = {row[0]: row[1] for row in table[1:]}
     assert [names[f"f{n}@example.net"] for n in range(len(FORMULAS))] == [
         "'" + name for name in FORMULAS]
@@ -66,12 +73,13 @@ def test_the_dates_and_reasons_of_an_export_are_kept(project) -> None:
         shutil.copy(DATA / name, project.root / name)
         assert project.cli("subscribers", "import", name).code == 0
     rows = {row[0]: row for row in csv.reader(io.StringIO(export(project)))}
-    # address, name, status, source, added_at, status_changed_at, status_reason
-    assert rows["cy@example.net"][2:] == [
+    # address, name, status, source, added_at, status_changed_at, status_reason, themes, then
+    # the consent columns (signed_up_at, confirmed_at, signup_page, consent_sha256, ...)
+    assert rows["cy@example.net"][2:7] == [
         "unsubscribed", "import:Mailchimp:mailchimp-unsubscribed.csv", "2025-11-01T09:00:00Z",
         "2026-02-01T08:00:00Z",
         "in the Mailchimp export as unsubscribed: I no longer want to receive these emails"]
-    assert rows["dead@example.net"][4:] == ["2025-10-01T09:00:00Z", "2026-01-10T08:00:00Z",
+    assert rows["dead@example.net"][4:7] == ["2025-10-01T09:00:00Z", "2026-01-10T08:00:00Z",
                                             "in the Mailchimp export as bounced"]
     assert rows["ana@example.net"][4:6] == ["2026-01-04T10:00:00Z", "2026-01-04T10:01:00Z"]
     assert rows["hal@example.net"][4:6] == ["2026-01-02T10:00:00Z", "2026-01-02T10:00:00Z"]
@@ -85,7 +93,7 @@ def test_buttondown_exports_in_both_spellings(project) -> None:
     rows = {row[0]: row for row in csv.reader(io.StringIO(export(project)))}
     assert rows["ida@example.net"][2:6] == ["active", "import:Buttondown:subscribers.csv",
                                             "2025-11-03T09:15:00Z", "2025-11-03T09:15:00Z"]
-    assert rows["jo@example.net"][2:] == [
+    assert rows["jo@example.net"][2:7] == [
         "unsubscribed", "import:Buttondown:subscribers.csv", "2025-11-04T09:15:00Z",
         "2026-01-20T18:02:11Z", "in the Buttondown export as unsubscribed: Too many emails"]
     shutil.copy(DATA / "buttondown.csv", project.root / "older.csv")

@@ -79,7 +79,7 @@ def test_add_remove_list_and_the_store_is_private(project) -> None:
     as_csv = project.cli("subscribers", "list", "--format", "csv", "--status", "unsubscribed")
     assert list(csv.reader(io.StringIO(as_csv.out)))[0] == [
         "address", "name", "status", "source", "added_at", "status_changed_at",
-        "status_reason"]
+        "status_reason", "themes"]
     assert [r[0] for r in list(csv.reader(io.StringIO(as_csv.out)))[1:]] == ["cy@example.net"]
 
 

@@ -459,9 +459,10 @@ def test_a_reader_from_briefing_yaml_who_leaves_is_kept_out_by_a_store_row(facto
     assert result.out.splitlines()[0] == (
         "unsubscribed one@example.org (one-click unsubscribe at 2026-02-16T09:00:00Z)")
     assert project.cli("subscribers", "export").out == (
-        "address,name,status,source,added_at,status_changed_at,status_reason\n"
+        "address,name,status,source,added_at,status_changed_at,status_reason,themes,"
+        "signed_up_at,confirmed_at,signup_page,consent_sha256,consent_wording,ip_hash\n"
         "one@example.org,,unsubscribed,sync,2026-02-16T09:00:00Z,2026-02-16T09:00:00Z,"
-        "one-click unsubscribe at 2026-02-16T09:00:00Z\n")
+        "one-click unsubscribe at 2026-02-16T09:00:00Z,,2026-02-16T09:00:00Z,,,,,\n")
     add_issue(project, "2026-W08", "2026-02-20")
     assert project.cli("build", "2026-W08").code == 0
     dry = project.cli("send", "2026-W08", "--smtp", "smtp://127.0.0.1:2525", "--insecure")

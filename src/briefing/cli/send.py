@@ -20,6 +20,10 @@ def send(issue: IssueArg = None,
              "--to", metavar="ADDRESS", show_default=False,
              help="Send to this address instead of the list (repeatable), e.g. a test send "
                   "to yourself.")] = None,
+         themes: Annotated[str | None, typer.Option(
+             "--themes", metavar="IDS",
+             help="With --to: preview the copy of a reader who chose these themes "
+                  "(industry,policy; '*' for every theme); never recorded.")] = None,
          smtp: Annotated[str | None, typer.Option(
              "--smtp", metavar="URL",
              help="smtp://host:587 (STARTTLS) or smtps://host:465 (default: "
@@ -56,7 +60,7 @@ def send(issue: IssueArg = None,
 
     options = SendOptions(to=tuple(to or ()), smtp=smtp, sendmail=sendmail, insecure=insecure,
                           force=force, rate=rate, timeout=timeout, retry_delay=retry_delay,
-                          connections=connections)
+                          connections=connections, themes=themes)
     if correction:  # docs/record.md
         _send_correction(issue, options, dry_run)
         return

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .common import app, current_project
+
+if TYPE_CHECKING:
+    from ..content.model import Config
 
 subscribers_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                               rich_markup_mode=None, no_args_is_help=True,
@@ -38,11 +42,16 @@ def subscribers_add(
         resubscribe: Annotated[bool, typer.Option(
             "--resubscribe", help="Add back an address that unsubscribed, bounced or "
                                   "complained (only if they asked to come back).")] = False,
+        themes: Annotated[str | None, typer.Option(
+            "--themes", metavar="IDS",
+            help="The themes they get, e.g. industry,policy ('*': every theme, new ones "
+                 "too, as for a reader who never chose).")] = None,
 ) -> None:
-    """Add a reader to the list (the store in .briefing/)."""
+    """Add a reader to the list (the store in .briefing/), or set an existing reader's name
+    or themes."""
     from ..subscribers.manage import add
 
-    for line in add(current_project(), address, name, resubscribe):
+    for line in add(current_project(), address, name, resubscribe, themes):
         typer.echo(line)
 
 
@@ -61,13 +70,14 @@ def subscribers_list(
             "--status", help="Only readers with this status.")] = None,
         output: Annotated[ListFormat, typer.Option(
             "--format", help="text, csv or json.")] = ListFormat.text) -> None:
-    """List the readers: status, address, name, since when (and why, for those who left)."""
+    """List the readers: status, address, name, since when (and why, for those who left),
+    and the themes of those who chose."""
     from ..subscribers.manage import counts_line, formatted, subscribers
 
-    store, readers = subscribers(current_project(), status.value if status else None)
+    store, readers, chosen = subscribers(current_project(), status.value if status else None)
     for note in store.notes:
         typer.echo(note, err=True)
-    typer.echo(formatted(readers, output.value), nl=False)
+    typer.echo(formatted(readers, output.value, chosen), nl=False)
     if output is ListFormat.text:
         typer.echo(counts_line(store), err=True)
 
@@ -123,8 +133,21 @@ def subscribers_serve(
         key: Annotated[str | None, typer.Option(
             "--key", metavar="PATH",
             help="The endpoint key, which checks tokens (default: .briefing/endpoint.key, "
-                 "written by send in the editor's project).")] = None) -> None:
-    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress.
+                 "written by send in the editor's project).")] = None,
+        smtp: Annotated[str | None, typer.Option(
+            "--smtp", metavar="URL",
+            help="With signup: in briefing.yaml, send the confirmation mails through this "
+                 "server (default: smtp.url).")] = None,
+        insecure: Annotated[bool, typer.Option(
+            "--insecure", help="Local test servers only: skip certificate checks and allow "
+                               "plain text without STARTTLS.")] = False,
+        proxy: Annotated[str | None, typer.Option(
+            "--proxy", metavar="ADDRESS",
+            help="The address of the reverse proxy in front (e.g. 127.0.0.1): its "
+                 "X-Forwarded-For names the client, whose address signup.record_ip "
+                 "hashes.")] = None) -> None:
+    """Run the one-click unsubscribe endpoint (RFC 8058) under waitress; with signup: in
+    briefing.yaml, the sign-up form (/s) and its confirmation links (/c/<token>) too.
 
     It records tokens and times only; 'briefing subscribers sync' applies them."""
     from ..subscribers.serve import serve_project
@@ -133,7 +156,12 @@ def subscribers_serve(
         for line in lines:
             typer.echo(line)
 
-    serve_project(current_project(), host, port, events, key, ready)
+    def make_sender(config: Config) -> tuple[Callable[[str, bytes], None], str]:
+        # The transport lives in deliver/, to the left of the endpoint: it is handed over.
+        from ..deliver.confirm import confirmation_sender
+        return confirmation_sender(config, smtp, insecure)
+
+    serve_project(current_project(), host, port, events, key, ready, make_sender, proxy)
     typer.echo("endpoint stopped")
 
 
@@ -165,3 +193,8 @@ def subscribers_sync(
 
     for line in sync(current_project(), events, mailbox):
         typer.echo(line)
+
+
+# The reader's own requests (show, forget) and the endpoint key live in cli/readers.py, which
+# adds them to this group: importing this module registers the whole group (cli.GROUPS).
+from . import readers as _readers  # noqa: E402,F401

@@ -93,6 +93,12 @@ TOKEN_LENGTH = 24
 # changing the length of any quoted-printable line. It tells whoever follows it what it is.
 TOKEN_PLACEHOLDER = "ARCHIVE-COPY-NOT-A-TOKEN"
 assert len(TOKEN_PLACEHOLDER) == TOKEN_LENGTH
+# The preference link's signature (content/variants.py): 12 bytes of an HMAC in unpadded
+# base64url. The built copies carry this stand-in of the same length and kind of characters,
+# replaced in each sent copy as the token is.
+SIGNATURE_LENGTH = 16
+SIGNATURE_PLACEHOLDER = "ARCHIVE-COPY-SIG"
+assert len(SIGNATURE_PLACEHOLDER) == SIGNATURE_LENGTH
 
 
 @dataclass(frozen=True)
@@ -111,12 +117,53 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True)
+class Preferences:
+    """Where readers choose their themes (briefing.yaml `preferences:`): an https URL holding
+    `{token}`, answered by the endpoint's /p/<token>."""
+
+    url: str
+
+    def url_for(self, token: str) -> str:
+        return self.url.replace("{token}", token)
+
+
+@dataclass(frozen=True)
 class SyncSources:
     """Where unsubscribes come back from (briefing.yaml `sync:`); `send` reads them first."""
 
     events: str = ""  # the endpoint's events: a file, or an https URL of its /events
     events_secret_env: str = "BRIEFING_EVENTS_SECRET"
     mailbox: str = ""  # an mbox file or a Maildir folder
+
+
+@dataclass(frozen=True)
+class Signup:
+    """The sign-up form (briefing.yaml `signup:`): where it posts, where a confirmation link
+    leads, and the limits that keep it from being used to mail strangers."""
+
+    url: str  # where the form posts: the endpoint's /s
+    confirm_url: str  # with {token}: the endpoint's /c/<token>
+    expire_days: float = 7  # how long a confirmation link works
+    hourly_cap: int = 100  # confirmation mails per hour, past which the endpoint answers 429
+    record_ip: bool = False  # keep a keyed hash of the sign-up's IP address in the consent record
+    choose_themes: bool = False  # the form offers the themes as checkboxes
+
+    def confirm_url_for(self, token: str) -> str:
+        return self.confirm_url.replace("{token}", token)
+
+
+def consent_wording(newsletter: str) -> str:
+    """What a reader agrees to by signing up, shown above the button of every sign-up form. Its
+    hash goes into the consent record, so change it only knowingly: readers who signed up
+    under the old words keep the old hash."""
+    return (f"Send me {newsletter} by email. I can unsubscribe at any time with the link in "
+            "every issue.")
+
+
+def wording_hash(text: str) -> str:
+    """The consent record's fingerprint of the words a reader agreed to."""
+    import hashlib
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -169,9 +216,11 @@ class Config:
     lint: LintSettings = field(default_factory=LintSettings)
     state: str = ".briefing/state.sqlite3"  # the subscriber store, relative to the project
     sync: SyncSources = field(default_factory=SyncSources)
+    signup: Signup | None = None  # readers join through the endpoint's form when set
     dkim: DkimSettings | None = None  # None: no `dkim:` (nobody is known to sign)
     threads: tuple[Thread, ...] = ()  # story threads items may belong to (docs/record.md)
     saved_sources: SavedSources = field(default_factory=SavedSources)
+    preferences: Preferences | None = None  # None: no "Choose what you get" link
 
     @property
     def envelope_sender(self) -> str:
@@ -343,6 +392,9 @@ class Issue:
     draft: bool = False  # issue.yaml `draft: true`: built privately, never published or listed
     corrections: tuple[Correction, ...] = ()  # of this issue's own items (web edition only)
     corrected: tuple[EarlierCorrection, ...] = ()  # earlier issues' corrections to announce
+    # A reader's variant (content/variants.py): the themes they chose, which its preference
+    # link carries; None for the built copy, which holds every theme.
+    reader_themes: tuple[str, ...] | None = None
 
     @property
     def items(self) -> tuple[Item, ...]:

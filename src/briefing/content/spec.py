@@ -139,6 +139,7 @@ class Number(Spec):
     description: str = ""
     minimum: float | None = None
     maximum: float | None = None
+    integer: bool = False  # a count: 2.5 is refused
 
     def expect(self) -> str:
         return "a number"
@@ -156,6 +157,8 @@ class Number(Spec):
             return _fail(problems, node, f"{what} '{node.text}' is not a number")
         if value != value or value in (float("inf"), float("-inf")):
             return _fail(problems, node, f"{what} must be a finite number")
+        if self.integer and not value.is_integer():
+            return _fail(problems, node, f"{what} must be a whole number, not {node.text}")
         if self.minimum is not None and value < self.minimum:
             return _fail(problems, node, f"{what} must be at least {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:
@@ -163,7 +166,8 @@ class Number(Spec):
         return int(value) if value.is_integer() and abs(value) < 1e15 else value
 
     def json_schema(self) -> dict:
-        schema: dict = {"type": "number", "description": self.description}
+        schema: dict = {"type": "integer" if self.integer else "number",
+                        "description": self.description}
         if self.minimum is not None:
             schema["minimum"] = self.minimum
         if self.maximum is not None:

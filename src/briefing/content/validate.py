@@ -114,7 +114,24 @@ def _config_is_consistent(config: Config, node: Node, shown: str, problems: Prob
                      "its fields are {name}, {title}, {issue} and {date}, each written just so; "
                      "write {{ or }} for a brace itself")
         ok = False
+    signup = config.signup
+    if signup is not None and _origin(signup.url) != _origin(signup.confirm_url):
+        # One endpoint serves both /s and /c/<token>, under one origin (briefing.yaml docs).
+        block = node.get("signup") if isinstance(node, Map) else None
+        place = block.get("confirm_url") if isinstance(block, Map) else None
+        mark = (place or node).mark
+        problems.add(shown, mark.line, mark.col,
+                     f"'confirm_url' is on {_origin(signup.confirm_url)}, but the form posts to "
+                     f"{_origin(signup.url)}", "the endpoint serves both /s and /c/<token>: "
+                                               "put them on the same scheme, host and port")
+        ok = False
     return ok
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+    parts = urlsplit(url.replace("{token}", "t"))
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def invalid_issue_folders(project: Project) -> list[Problem]:

@@ -49,7 +49,8 @@ class NoticeLedger(Ledger):
         super().__init__(store, issue_id + MARK)
         self.names = [f"{issue_id}{MARK}-{key}" for key in corrections]
 
-    def attempt(self, address: str, message_id: str, sha256: str, transport: str) -> int:
+    def attempt(self, address: str, message_id: str, sha256: str, transport: str,
+                themes: str = "") -> int:
         with self.store.transaction() as db:
             rows = [int(db.execute(
                 "INSERT INTO deliveries (issue, address, address_key, message_id, sha256, "
@@ -208,7 +209,8 @@ def prepare_correction(project: Project, issue_id: str | None, options: SendOpti
         notes = list(store.notes) + ([lock.note] if lock and lock.note else [])
         notes += sync_before_send(project, issue.config, store)
         tokens = list_tokens(project.root, store, issue.config)
-        return _plans(issue, options, transport, store, tokens, notes, lock)
+        return _plans(issue, options, transport, store, tokens, notes, lock,
+                      _signing_keys(project, issue))
     except BaseException:
         if lock is not None:
             lock.release()
@@ -227,8 +229,17 @@ def _published(project: Project, issue: Issue, wanted: list[dict]) -> None:
                                     f"run 'briefing build {issue.id}' first"))
 
 
+def _signing_keys(project: Project, issue: Issue):  # -> dkim.SigningKeys | None
+    """A notice is signed as the issue's copies are (a broken key stops it as it stops send)."""
+    settings = issue.config.dkim
+    if settings is None or settings.relay:
+        return None
+    from .dkim import load_keys
+    return load_keys(project.root, settings)
+
+
 def _plans(issue: Issue, options: SendOptions, transport, store: Store, tokens,
-           notes: list[str], lock: SendLock | None) -> CorrectionSend:
+           notes: list[str], lock: SendLock | None, signing=None) -> CorrectionSend:
     from ..render.notice import render_notice
     received = Ledger(store, issue.id).state().accepted
     if not received:
@@ -268,12 +279,15 @@ def _plans(issue: Issue, options: SendOptions, transport, store: Store, tokens,
         data = render_notice(issue, chosen)
         digest = hashlib.sha256(data).hexdigest()
         readers = [Recipient(a, True) for a in addresses]
+        copies = CopyMaker(data, issue.config.unsubscribe, digest,
+                           f"the correction notice of {issue.id}")
+        if signing is not None:
+            copies.sign_with(signing)
         plan = NoticePlan(
             issue=issue, options=options, data=data, sha256=digest,
             transport=transport if not plans else transport.another(), store=store,
             ledger=NoticeLedger(store, issue.id, list(missing)), tokens=tokens,
-            copies=CopyMaker(data, issue.config.unsubscribe, digest,
-                             f"the correction notice of {issue.id}"),
+            copies=copies,
             audience=Audience(readers, len(readers), 0, len(left_out)), selected=readers,
             todo=readers, skipped=[], again=[], corrections=chosen, left_out=left_out)
         plan.copy_for(readers[0].address)  # what could fail in a copy fails in the dry run

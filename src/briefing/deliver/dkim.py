@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import dkim
 from dkim.canonicalization import CanonicalizationPolicy
 
-from ..content.model import TOKEN_PLACEHOLDER, DkimSettings
+from ..content.model import SIGNATURE_PLACEHOLDER, TOKEN_PLACEHOLDER, DkimSettings
 from ..errors import BriefingError, Problem
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ _H_TAG = b" : ".join(SIGNED_HEADERS)  # spaces around ':' let dkimpy fold the li
 _H_LIST = list(SIGNED_HEADERS)
 _FIELD = b"DKIM-Signature"
 _PLACEHOLDER = TOKEN_PLACEHOLDER.encode("ascii")
+_SIGNATURE = SIGNATURE_PLACEHOLDER.encode("ascii")  # the preference link's (issue 22)
 
 
 @dataclass(frozen=True)
@@ -195,23 +196,31 @@ class MessageSigner:
         # The built message has LF line ends (render/eml.py); DKIM hashes the CRLF form that
         # goes over SMTP (RFC 6376 3.4.4 works on CRLF lines).
         canonical = _POLICY.canonicalize_body(built_body.replace(b"\n", b"\r\n"))
-        first = canonical.find(_PLACEHOLDER)
-        # Everything before the first placeholder is the same in every copy: hash it once.
+        # A copy differs from the built message only in the token and, with a preference
+        # link, its signature: same lengths, no whitespace, so they can be put into the
+        # canonical form directly. Everything before the first of them is hashed once.
+        found = [at for at in (canonical.find(_PLACEHOLDER), canonical.find(_SIGNATURE))
+                 if at >= 0]
+        first = min(found) if found else -1
         self._prefix = hashlib.sha256(canonical[:max(first, 0)] if first >= 0 else canonical)
         self._rest = canonical[first:] if first >= 0 else b""
         self._personal = first >= 0
         self._domain = keys.settings.domain.rstrip(".").encode("ascii")
 
-    def body_hash(self, token: str) -> bytes:
+    def body_hash(self, token: str, signature: str | None = None) -> bytes:
         digest = self._prefix.copy()
         if self._personal:
-            digest.update(self._rest.replace(_PLACEHOLDER, token.encode("ascii")))
+            rest = self._rest.replace(_PLACEHOLDER, token.encode("ascii"))
+            if signature is not None:
+                rest = rest.replace(_SIGNATURE, signature.encode("ascii"))
+            digest.update(rest)
         return base64.b64encode(digest.digest())
 
-    def header(self, head: bytes, token: str, when: dt.datetime) -> bytes:
+    def header(self, head: bytes, token: str, when: dt.datetime,
+               signature: str | None = None) -> bytes:
         headers, _ = dkim.rfc822_parse(head + b"\n")
         canonical = [_canonical_field(bytes(name), bytes(value)) for name, value in headers]
-        body_hash = self.body_hash(token)
+        body_hash = self.body_hash(token, signature)
         stamp = str(int(when.timestamp())).encode("ascii")
         settings = self.keys.settings
         out = []

@@ -48,10 +48,13 @@ class Ledger:
                        if d.state == "attempted" and address_key(d.address) not in accepted}
         return LedgerState(accepted, unconfirmed, {d.sha256 for d in accepted.values()})
 
-    def attempt(self, address: str, message_id: str, sha256: str, transport: str) -> int:
-        """Record that a copy is about to be handed over; committed before it is."""
+    def attempt(self, address: str, message_id: str, sha256: str, transport: str,
+                themes: str = "") -> int:
+        """Record that a copy is about to be handed over, with the themes it carries;
+        committed before it is."""
         with self.store.transaction() as db:
-            return records.attempt(db, self.issue_id, address, message_id, sha256, transport)
+            return records.attempt(db, self.issue_id, address, message_id, sha256, transport,
+                                   themes)
 
     def accept(self, row: int, reply: str) -> None:
         """The server (or command) took the copy. The send time is the only clock value

@@ -7,7 +7,8 @@ Message-ID of its own (per reader and per content, so a corrected resend is not 
 duplicate) and a Date of the moment it is sent. Everything else is the built message, byte for
 byte. The placeholder and the token have the same length and are written as they are in
 quoted-printable, and render/eml.py never splits the placeholder across lines, so every
-encoded line keeps its length.
+encoded line keeps its length. A copy with a preference link ("Choose what you get") also
+has the link's signature put in place of its placeholder (subscribers/themelink.py).
 """
 
 from __future__ import annotations
@@ -16,25 +17,34 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
-from ..content.model import TOKEN_PLACEHOLDER, Unsubscribe
+from ..content.model import SIGNATURE_PLACEHOLDER, TOKEN_PLACEHOLDER, Unsubscribe
 from ..errors import BriefingError, Problem
 
+if TYPE_CHECKING:
+    from .dkim import SigningKeys
+
 _PLACEHOLDER = TOKEN_PLACEHOLDER.encode("ascii")
+_SIGNATURE = SIGNATURE_PLACEHOLDER.encode("ascii")
 
 
 class CopyMaker:
     """Splits the built message once; `copy()` then costs a join and one bytes.replace."""
 
-    def __init__(self, built: bytes, unsubscribe: Unsubscribe, sha256: str, shown: str) -> None:
+    def __init__(self, built: bytes, unsubscribe: Unsubscribe, sha256: str, shown: str,
+                 sign: Callable[[str], str] | None = None) -> None:
         head, sep, self.body = built.partition(b"\n\n")
+        # token -> the signature of the copy's preference link, when it has one
+        self.sign = sign if _SIGNATURE in self.body else None
         if not sep:
             raise BriefingError(Problem(shown, 0, 0, "has no body", "rebuild the issue"))
         self.unsubscribe = unsubscribe
         self.sha256 = sha256
-        # DKIM (deliver/dkim.py): (head, token, when) -> the DKIM-Signature field(s) that go
-        # before the head; set by the send plan when briefing.yaml has a dkim: key.
-        self.signer: Callable[[bytes, str, dt.datetime], bytes] | None = None
+        # DKIM (deliver/dkim.py): (head, token, when, preference-link signature) -> the
+        # DKIM-Signature field(s) that go before the head; set by sign_with() when
+        # briefing.yaml has a dkim: key.
+        self.signer: Callable[[bytes, str, dt.datetime, str | None], bytes] | None = None
         # Header fields with their continuation lines, in order, keyed by lower-case name.
         fields: list[tuple[str, bytes]] = []
         for line in head.split(b"\n"):
@@ -81,7 +91,15 @@ class CopyMaker:
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             self._after,
         ) if part)
-        if self.signer is not None:  # signed after the reader's token is in (RFC 8058 4)
-            head = self.signer(head, token, when) + head
-        return head + b"\n\n" + self.body.replace(_PLACEHOLDER, token.encode("ascii")), \
-            message_id
+        signature = self.sign(token) if self.sign is not None else None
+        body = self.body.replace(_PLACEHOLDER, token.encode("ascii"))
+        if signature is not None:
+            body = body.replace(_SIGNATURE, signature.encode("ascii"))
+        if self.signer is not None:  # signed once the reader's token is in (RFC 8058 4)
+            head = self.signer(head, token, when, signature) + head
+        return head + b"\n\n" + body, message_id
+
+    def sign_with(self, keys: SigningKeys) -> None:
+        """DKIM-sign every copy made from now on with these keys (deliver/dkim.py)."""
+        from .dkim import MessageSigner  # dkimpy and cryptography: only when signing
+        self.signer = MessageSigner(keys, self.body).header

@@ -35,6 +35,7 @@ from .preflight import for_send
 from .sendmail import sendmail_transport
 from .smtp import SmtpTransport, smtp_transport
 from .transport import MAX_ATTEMPTS, Transport
+from .variants import Chosen, Variant, Variants, preview_choice, theme_lines
 
 MESSAGE = "message.eml"
 SHOWN = 5                 # recipients listed by name in the dry run
@@ -51,6 +52,7 @@ class SendOptions:
     timeout: float = 30.0      # a deadline for each step of a transaction, or for a command
     retry_delay: float = 2.0   # first backoff delay; doubles per attempt, capped at MAX_DELAY
     connections: int = 1       # SMTP sessions (or commands) at once
+    themes: str | None = None  # --themes: preview the variant of these themes (with --to)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,11 @@ class Plan:
     delivered: int = 0  # readers the ledger has an accepted copy for
     notes: list[str] = field(default_factory=list)  # what opening the store did
     lock: SendLock | None = None  # held by a real send, from before the ledger is read
+    # Theme choices (deliver/variants.py): one built message per distinct choice; readers
+    # whose themes hold nothing this week get no copy; --themes previews one choice.
+    variants: Variants | None = None
+    nothing: list[str] = field(default_factory=list)
+    preview: Chosen = None
     warnings: list[str] = field(default_factory=list)  # the preflight's (deliver/preflight.py)
 
     @property
@@ -111,9 +118,28 @@ class Plan:
     def message_path(self) -> str:
         return f"{issue_folder_shown(self.issue.id, self.issue.draft)}/{MESSAGE}"
 
+    def variant_for(self, address: str) -> Variant | None:
+        """The built message a reader's copy is made from; None: nothing in their themes."""
+        assert self.variants is not None
+        if self.options.themes is not None:
+            return self.variants.get(self.preview)
+        return self.variants.for_reader(address)
+
     def copy_for(self, address: str, when: dt.datetime | None = None) -> tuple[bytes, str]:
         """This reader's own copy and its Message-ID."""
-        return self.copies.copy(self.tokens.token(address), when or dt.datetime.now(dt.UTC))
+        # A plan without variants (a correction notice) has one message for everyone.
+        maker = self.copies
+        if self.variants is not None:
+            variant = self.variant_for(address)
+            assert variant is not None, address  # readers with nothing are not in todo
+            maker = variant.maker
+        return maker.copy(self.tokens.token(address), when or dt.datetime.now(dt.UTC))
+
+    def themes_for(self, address: str) -> str:
+        """The themes a reader's copy carries, as the ledger records them ('' without
+        variants)."""
+        variant = self.variant_for(address) if self.variants is not None else None
+        return variant.ledger_themes if variant is not None else ""
 
     def command(self, recipients: list[str] | None = None, force: bool | None = None) -> str:
         """The command line that sends for real (or resumes), with the options given."""
@@ -121,6 +147,8 @@ class Plan:
         args = ["briefing", "send", self.issue.id, "--no-dry-run"]
         for address in (o.to if recipients is None else recipients):
             args += ["--to", address]
+        if o.themes is not None:
+            args += ["--themes", o.themes]
         if o.smtp:
             args += ["--smtp", o.smtp]
         if o.sendmail:
@@ -161,14 +189,19 @@ class Plan:
         ]
         tests = [r.address for r in self.selected if not r.record]
         if tests:
-            lines.append(f"test send:  {_listing(tests)} not on the list: not recorded in "
-                         f"{self.ledger.shown}, so the issue stays editable")
+            lines.append(f"test send:  {_listing(tests)} "
+                         + ("not on the list" if o.themes is None else "(a preview)")
+                         + f": not recorded in {self.ledger.shown}, so the issue stays "
+                           "editable")
         if self.delivered:
             lines.append(f"ledger:     {self.ledger.shown} has "
                          f"{count(self.delivered, 'recipient')} of this issue")
         if self.skipped:
             lines.append(f"skipped:    {_listing(self.skipped)}: already got this issue "
                          f"(--force sends again)")
+        if self.variants is not None:
+            lines += theme_lines(self.variants, [r.address for r in self.todo], self.nothing,
+                                 o.themes is not None, self.preview)
         if self.unconfirmed:
             lines.append(f"unconfirmed: {_listing(self.unconfirmed)}: a copy was handed over "
                          "when an earlier send stopped, so they may have it; not sent again "
@@ -177,7 +210,9 @@ class Plan:
             lines.append(f"again:      {_listing(self.again)}: already got this issue, sent "
                          f"again because of --force")
         if not self.todo:
-            lines.append(f"nothing to send: every recipient is in {self.ledger.shown}"
+            lines.append("nothing to send: no recipient has anything in their themes this "
+                         "week" if self.nothing and not self.skipped else
+                         f"nothing to send: every recipient is in {self.ledger.shown}"
                          if self.selected else "nothing to send: the list is empty (add "
                          "readers with 'briefing subscribers add' or 'import')")
             if dry_run:
@@ -383,6 +418,14 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
     on_list = set() if issue.draft else {address_key(r.address) for r in everyone.readers}
     selected = _chosen(options.to, on_list, suppressed) if options.to else everyone.readers
+    preview = preview_choice(options.themes, issue.config)
+    if options.themes is not None:
+        if not options.to:
+            raise BriefingError(Problem("--themes", 0, 0, "previews the copy of a theme "
+                                        "choice: give --to too", "e.g. --to you@example.org "
+                                        "--themes industry,policy"))
+        # A preview is not anyone's copy of the issue: never recorded.
+        selected = [Recipient(r.address, False) for r in selected]
     recorded = ledger.state()
     old = recorded.hashes - {digest}
     delivered = recorded.accepted
@@ -398,22 +441,29 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     unsure = [r.address for r in selected if address_key(r.address) in maybe]
     todo = [r for r in selected if options.force or (
         address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
-    copies = CopyMaker(data, issue.config.unsubscribe, digest, shown)
     checked = for_send(project, issue, data, store, [r.address for r in todo],
                        list_send=not options.to, for_real=lock is not None)
-    if checked.keys is not None:
-        from .dkim import MessageSigner  # dkimpy and cryptography: only when signing
-        copies.signer = MessageSigner(checked.keys, copies.body).header
     # Pages are fetched only once the checks above have passed: a refused send fetches nothing.
     synced += save_sources(project, issue) if lock is not None and not options.to else []
     tokens = list_tokens(project.root, store, issue.config)
     assert tokens is not None  # made on first use
+    # Each theme choice's message is signed with its own body (deliver/variants.py).
+    variants = Variants(project, issue, data, digest, shown, tokens, store, checked.keys)
+    base = variants.get(None)
+    copies = base.maker if base is not None else CopyMaker(data, issue.config.unsubscribe,
+                                                           digest, shown)
     plan = Plan(issue=issue, options=options, data=data, sha256=digest, transport=transport,
                 store=store, ledger=ledger, tokens=tokens, copies=copies, audience=everyone,
                 selected=selected, todo=todo, skipped=[] if options.force else already,
                 again=already if options.force else [],
                 unconfirmed=[] if options.force else unsure, delivered=len(delivered),
-                notes=list(store.notes) + synced, lock=lock, warnings=checked.warnings)
-    if todo:  # the dry run makes one copy too, so what could fail in a copy fails now
-        plan.copy_for(todo[0].address)
+                notes=list(store.notes) + synced, lock=lock, variants=variants,
+                preview=preview, warnings=checked.warnings)
+    # Every distinct choice among the readers is built now (the dry run too), once each.
+    variants.resolve([r.address for r in todo])
+    plan.nothing = [r.address for r in todo if plan.variant_for(r.address) is None]
+    if plan.nothing:
+        plan.todo = [r for r in todo if plan.variant_for(r.address) is not None]
+    if plan.todo:  # the dry run makes one copy too, so what could fail in a copy fails now
+        plan.copy_for(plan.todo[0].address)
     return plan

@@ -104,12 +104,11 @@ def dkim_checks(project: Project, issue: Issue, data: bytes,
 def signed_copy(issue: Issue, data: bytes, keys: SigningKeys | None,
                 now: dt.datetime | None = None, token: str = TEST_TOKEN) -> bytes:
     """A reader's copy of the built message, as `send` makes it (signed when there are keys)."""
-    from .dkim import MessageSigner
     from .personal import CopyMaker
     copies = CopyMaker(data, issue.config.unsubscribe, hashlib.sha256(data).hexdigest(),
                        "message.eml")
     if keys is not None:
-        copies.signer = MessageSigner(keys, copies.body).header
+        copies.sign_with(keys)
     return copies.copy(token, now or dt.datetime.now(dt.UTC))[0]
 
 

@@ -31,6 +31,9 @@ class Report:
         if any(r.record for r in plan.todo):
             line += f"; ledger: {plan.ledger.shown}"
         lines = [line]
+        if plan.nothing:
+            lines.append(f"{count(len(plan.nothing), 'reader')}: nothing in their themes this "
+                         "week")
         if self.bounced:
             lines.append(f"bounced:    {', '.join(self.bounced)}: the server refused the "
                          "address for good, so it is marked bounced and never mailed again")

@@ -163,7 +163,8 @@ def _one_copy(run: _Run, transport: Transport, recipient: Recipient) -> bool:
     row = 0
     if recipient.record:
         try:
-            row = plan.ledger.attempt(address, message_id, plan.sha256, transport.name)
+            row = plan.ledger.attempt(address, message_id, plan.sha256, transport.name,
+                                      plan.themes_for(address))
         except BriefingError as exc:
             run.halt(f"could not record the copy for {address} before sending it "
                      f"({exc.problems[0].message}); nothing was sent to them")

@@ -18,6 +18,7 @@ from .issues import (
     PAGE,
     TOC,
     Entry,
+    base_url,
     load_entries,
     unbuilt_issues,
 )
@@ -47,11 +48,14 @@ class ArchiveResult:
     search: str = ""  # what the search index step did, for the summary line
 
 
-def feed_limit(project: Project) -> int:
-    """briefing.yaml's feed_limit (the archive reads issue.json for everything else)."""
+def settings(project: Project) -> tuple[int, dict | None]:
+    """What the archive takes from briefing.yaml (it reads issue.json for everything else): the
+    feeds' feed_limit, and the Subscribe form of `signup:`."""
     from ..content.validate import load_config
+    from ..render.subscribe import subscribe_form
     config = load_config(project)
-    return int(config.feed_limit) if config is not None else DEFAULT_LIMIT
+    return (int(config.feed_limit) if config is not None else DEFAULT_LIMIT,
+            subscribe_form(config))
 
 
 def _summary(entry: Entry) -> str:
@@ -71,6 +75,7 @@ def plan_site(project: Project, strict: bool = True,
     their previous/next links, from out/*/issue.json plus the `fresh` issues about to be
     written. With `around`, the pages of that issue and of its two neighbours (whose previous
     and next links it may change). Nothing is written here."""
+    from ..render.subscribe import on_page
     from ..render.web import Neighbour, render_content, render_page
 
     entries, warnings = load_entries(project, strict=strict, fresh=fresh)
@@ -81,7 +86,8 @@ def plan_site(project: Project, strict: bool = True,
         at = next(i for i, e in enumerate(entries) if e.id == around)
         pages = {e.id for e in entries[max(0, at - 1):at + 2]}
     templates = project.root / "templates"
-    limit = feed_limit(project) if limit is None else limit
+    configured_limit, form = settings(project)
+    limit = configured_limit if limit is None else limit
     contents: dict[str, str] = {}
     page_files: dict[str, bytes] = {}
     for index, entry in enumerate(entries):
@@ -99,7 +105,8 @@ def plan_site(project: Project, strict: bool = True,
                 if index > 0:
                     e = entries[index - 1]
                     newer = Neighbour(e.id, e.title, e.date)
-                page = render_page(entry.data, older, newer, templates, feeds=(FEED, FEED_JSON))
+                page = render_page(entry.data, older, newer, templates, feeds=(FEED, FEED_JSON),
+                                   subscribe=on_page(form, _page_url(entry)))
                 page_files[f"{entry.id}/{PAGE}"] = page.encode("utf-8")
         except ValueError as exc:  # render.web.DamagedData: a link issue.json should not hold
             raise damaged(entry, exc) from None
@@ -108,13 +115,20 @@ def plan_site(project: Project, strict: bool = True,
     threads = collect_threads(entries)  # story threads (docs/record.md)
     files = {
         **render_thread_pages(threads, entries, templates),
-        INDEX: render_index(entries, templates, threads).encode("utf-8"),
+        INDEX: render_index(entries, templates, threads,
+                            on_page(form, base_url(entries) or INDEX)).encode("utf-8"),
         FEED: render_feed(entries, contents, limit),
         FEED_JSON: render_json_feed(entries, contents, summaries, limit),
         TOC: render_toc(entries).encode("utf-8"),
         **page_files,
     }
     return Site(entries, files, warnings, stale_thread_pages(project.out, threads))
+
+
+def _page_url(entry: Entry) -> str:
+    """An issue page's address as the consent record keeps it: absolute with archive_url."""
+    from ..render.web import base
+    return f"{base(entry.newsletter['archive_url'])}{entry.id}/"
 
 
 def refresh(project: Project) -> ArchiveResult:

@@ -12,7 +12,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 
-from ..content.model import TOKEN_PLACEHOLDER, Config, Issue, Mailbox
+from ..content.model import SIGNATURE_PLACEHOLDER, TOKEN_PLACEHOLDER, Config, Issue, Mailbox
 from ..errors import BriefingError, Problem
 
 # Headers stay literal up to RFC 5322's hard limit of 998 octets, so a long List-Unsubscribe is
@@ -131,20 +131,26 @@ def _text_part(body: str, subtype: str) -> MIMEPart:
     return part
 
 
-def encode_qp(body: bytes, keep: bytes = TOKEN_PLACEHOLDER.encode()) -> bytes:
+# What a sent copy replaces in the encoded bytes: the reader's token and the signature of their
+# preference link (content/variants.py), each by a value of the same length and kind.
+KEEP_WHOLE = (TOKEN_PLACEHOLDER.encode(), SIGNATURE_PLACEHOLDER.encode())
+
+
+def encode_qp(body: bytes, keep: tuple[bytes, ...] = KEEP_WHOLE) -> bytes:
     """Quoted-printable (binascii's C encoder), with the soft line breaks moved so that no
     `keep` is ever split across two lines: a sent copy replaces it with a token of the same
     length and the same kind of characters, in the encoded bytes, and every line keeps its
     length (at most 76). binascii breaks lines only at 76, anywhere outside an =XX escape."""
     encoded = binascii.b2a_qp(body, istext=True)
-    if keep not in body:
+    kept = tuple(k for k in keep if k in body)
+    if not kept:
         return encoded
     # A literal '=' is always written =3D, so '=' before a line end is a soft break.
     lines = encoded.replace(b"=\n", b"").split(b"\n")
-    return b"\n".join(b"\n".join(_wrap_qp(line, keep)) for line in lines)
+    return b"\n".join(b"\n".join(_wrap_qp(line, kept)) for line in lines)
 
 
-def _wrap_qp(line: bytes, keep: bytes) -> list[bytes]:
+def _wrap_qp(line: bytes, keep: tuple[bytes, ...]) -> list[bytes]:
     out = []
     while len(line) > QP_LINE:
         cut = QP_LINE - 1  # room for the '=' of the soft break
@@ -152,9 +158,13 @@ def _wrap_qp(line: bytes, keep: bytes) -> list[bytes]:
             cut -= 1
         elif line[cut - 2:cut - 1] == b"=":
             cut -= 2
-        inside = line.find(keep, max(0, cut - len(keep) + 1), cut + len(keep) - 1)
-        if 0 < inside < cut:  # never inside the placeholder
-            cut = inside
+        moved = True
+        while moved:  # never inside a placeholder (moving back out of one may enter another)
+            moved = False
+            for whole in keep:
+                inside = line.find(whole, max(0, cut - len(whole) + 1), cut + len(whole) - 1)
+                if 0 < inside < cut:
+                    cut, moved = inside, True
         out.append(line[:cut] + b"=")
         line = line[cut:]
     out.append(line)
@@ -187,12 +197,12 @@ def _verify(data: bytes, issue: Issue, text: str, html: str) -> None:
             problems.append(f"its {name} header reads back as {str(parsed[name])!r}")
     # Each sent copy replaces the placeholder in the encoded bytes: it must be there, whole,
     # exactly as often as in the texts, and nowhere in the headers.
-    placeholder = TOKEN_PLACEHOLDER.encode()
     head, _, body = data.partition(b"\n\n")
-    in_texts = (text + html).count(TOKEN_PLACEHOLDER)
-    if not problems and (placeholder in head or body.count(placeholder) != in_texts):
-        problems.append("the unsubscribe placeholder is split or appears in the briefs "
-                        f"('{TOKEN_PLACEHOLDER}' is reserved)")
+    for placeholder in KEEP_WHOLE:
+        in_texts = (text + html).count(placeholder.decode())
+        if not problems and (placeholder in head or body.count(placeholder) != in_texts):
+            problems.append("the unsubscribe placeholder is split or appears in the briefs "
+                            f"('{placeholder.decode()}' is reserved)")
     if not problems:
         parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
         types = [p.get_content_type() for p in parts]

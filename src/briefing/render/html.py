@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..content.markdown import plain_text
 from ..content.model import Issue
+from ..content.variants import preferences_link
 from ..errors import BriefingError, Problem
 from .templates import environment, render_template
 
@@ -38,6 +39,8 @@ def context(issue: Issue) -> dict:
         "numbers": {r.url: r.number for r in issue.references},
         "preheader": preheader(issue),
         "web_url": web_url(issue),
+        # "Choose what you get": '' without briefing.yaml `preferences:`.
+        "preferences_url": preferences_link(issue),
     }
 
 

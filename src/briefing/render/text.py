@@ -182,6 +182,9 @@ def render_text(issue: Issue) -> str:
     footer = [f"You are receiving {config.name} because you subscribed to it."]
     lines.extend(wrap(footer[0], WIDTH))
     lines.append(f"Unsubscribe: {config.unsubscribe_url}")
+    from ..content.variants import preferences_link
+    if config.preferences is not None:
+        lines.append(f"Choose what you get: {preferences_link(issue)}")
     if config.archive_url:
         lines.append(f"Archive: {config.archive_url}")
     lines.extend(wrap(config.address, WIDTH))

@@ -133,7 +133,7 @@ def render_content(data: dict, templates: Path | None) -> str:
 
 def render_page(data: dict, older: Neighbour | None, newer: Neighbour | None,
                 templates: Path | None, feeds: tuple[str, str] = ("feed.xml", "feed.json"),
-                draft: bool = False) -> str:
+                draft: bool = False, subscribe: dict | None = None) -> str:
     """out/<ISSUE>/index.html: the issue as a web page, with share tags and links to the
     previous and next issues and to the archive (all relative, so out/ can be served anywhere;
     the canonical and Open Graph URLs are absolute when archive_url is set)."""
@@ -151,6 +151,7 @@ def render_page(data: dict, older: Neighbour | None, newer: Neighbour | None,
         "feeds": feeds,
         "draft": draft,
         "heading": 2,
+        "subscribe": subscribe,  # render/subscribe.py: the Subscribe form, or None
         "root": "../",  # where out/ is, from the page: thread pages are out/threads/<ID>/
         "here": "",  # the page itself, for the links to its own items
         "threads": True,  # link each item to its thread's page (feeds stay as they were)

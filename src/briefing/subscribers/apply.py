@@ -18,6 +18,7 @@ from ..errors import Problem, count
 from . import records
 from .sources import Event, Source
 from .store import Store, address_key, now
+from .themes import apply_choice
 from .tokens import READER_CHARS, TOKEN, Tokens, is_placeholder
 
 MAX_REASON = 300
@@ -215,8 +216,17 @@ def _unsubscribe(event: Event, source: Source, applier: Applier) -> str:
     return "already off the list"
 
 
+def _joining(event: Event, source: Source, applier: Applier) -> str:
+    """A sign-up or its confirmation (subscribers/joining.py)."""
+    from .joining import apply_joining
+    return apply_joining(event, source, applier)
+
+
 EVENT_KINDS: dict[str, Callable[[Event, Source, Applier], str]] = {
     "unsubscribe": _unsubscribe,
+    "themes": apply_choice,  # the preference page (subscribers/prefpage.py)
+    "signup": _joining,
+    "confirm": _joining,
 }
 
 
@@ -225,7 +235,7 @@ def apply_events(events: list[Event], source: Source, applier: Applier) -> str:
     for event in events:
         # The key of an unsubscribe is what it has always been: time and token.
         key = f"{event.time} {event.token}" if event.kind == "unsubscribe" else \
-            f"{event.kind} {event.time} {event.token}"
+            f"{event.kind} {event.time} {event.token} {_digest(event.entry)}"
         if seen(applier.store, "events", key):
             tally["seen before"] += 1
             continue
@@ -242,12 +252,22 @@ def apply_events(events: list[Event], source: Source, applier: Applier) -> str:
     return tally_line(source, len(events), "event", tally)
 
 
+def _digest(entry: dict) -> str:
+    """What tells two events of one kind, token and second apart (a reader who changes their
+    themes twice within a second: both are applied, the later last)."""
+    import hashlib
+    import json
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:16]
+
+
 # What a sync counts, in the order its summary gives them, singular and plural.
 TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
            ("complained", "complained"), ("temporary failure", "temporary failures"),
            ("success report", "success reports"),
            ("already off the list", "already off the list"),
            ("older than a resubscribe", "older than a resubscribe"),
+           ("theme choice", "theme choices"),
+           ("older than a later choice", "older than a later choice"),
            ("refused us", "refused us"),
            ("not proven", "not proven"),
            ("unknown token", "unknown tokens"), ("not on the list", "not on the list"),
@@ -256,7 +276,13 @@ TALLIES = [("unsubscribed", "unsubscribed"), ("bounced", "bounced"),
            ("temporary failure with no issue", "temporary failures with no issue"),
            ("report not understood", "reports not understood"),
            ("unreadable", "unreadable"), ("unknown kind", "of an unknown kind"),
-           ("other message", "other messages")]
+           ("other message", "other messages"),
+           # joining.py's: sign-ups and their confirmations
+           ("subscribed", "subscribed"), ("confirmed again", "confirmed again"),
+           ("sign-up waiting for confirmation", "sign-ups waiting for confirmation"),
+           ("expired sign-up", "expired sign-ups"),
+           ("confirmation not applied", "confirmations not applied"),
+           ("event not understood", "events not understood")]
 
 
 def tally_line(source: Source, read: int, noun: str, tally: Counter[str]) -> str:

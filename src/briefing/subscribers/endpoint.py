@@ -22,6 +22,10 @@ this list made (subscribers/tokens.py), without being able to make one or say wh
   out real clicks.
 - GET /events: the recorded events, to a caller with `Authorization: Bearer <secret>` only; the
   secret comes from an environment variable, and without it /events does not exist.
+- /s and /c/<token>: with `signup:` in briefing.yaml, the sign-up form and its confirmation
+  links (signup_site.py), which record sign-ups and confirmations as events too.
+- /p/<token>: the preference page, where a reader chooses their themes
+  (subscribers/prefpage.py), served when the newsletter's themes are given.
 
 Routes are a table (ROUTES): a new page joins it as a pattern and a handler.
 """
@@ -38,15 +42,18 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..content.model import Theme
 from .identity import EndpointKey, read_endpoint_key
+from .prefpage import preferences
 from .store import now
+from .themelink import LinkSigner
 from .tokens import checks, is_placeholder, legacy_hash, well_formed
 
 SECRET_ENV = "BRIEFING_EVENTS_SECRET"
@@ -55,6 +62,7 @@ MAX_BODY = 4096        # a one-click body is 26 bytes; a multipart one a few hun
 # Only checked tokens are written, each at most once a day: a real list stays far below this.
 MAX_EVENTS_FILE = 64 * 1024 * 1024
 MIN_SECRET = 16
+CHOICES_PER_DAY = 20   # theme choices recorded per token and day (subscribers/prefpage.py)
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -74,7 +82,6 @@ _CSP = ("default-src 'none'; style-src 'sha256-"
 _HEADERS = [
     ("Cache-Control", "no-store"),
     ("X-Robots-Tag", "noindex, nofollow"),
-    ("Content-Security-Policy", _CSP),
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
@@ -82,15 +89,18 @@ _HEADERS = [
 
 
 class EventLog:
-    """The append-only events file: one JSON line per recorded click, written whole and
-    fsynced before the answer goes out, one writer at a time (threads of this process by a
-    lock, other processes by flock). A token is written at most once a day (UTC), also across
-    restarts (the file is read at start): a click repeated, or replayed, adds nothing."""
+    """The append-only events file: one JSON line per recorded event (a click, a theme choice,
+    a sign-up, a confirmation), written whole and fsynced before the answer goes out, one
+    writer at a time (threads of this process by a lock, other processes by flock). A token's
+    click is written at most once a day (UTC), also across restarts (the file is read at
+    start): a click repeated, or replayed, adds nothing."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._recorded: dict[str, str] = {}  # token -> the last day it was written
+        # token -> (day, theme choices written that day, the last one): subscribers/prefpage.py
+        self._choices: dict[str, tuple[str, int, str]] = {}
 
     def create(self) -> None:
         """Make the (empty) file now, so a sync finds it before the first click and a folder
@@ -101,38 +111,68 @@ class EventLog:
         for line in self.read().splitlines():
             try:
                 entry = json.loads(line)
-                self._recorded[str(entry["token"])] = str(entry["time"])[:10]
-            except (ValueError, KeyError, TypeError):
+                token, day = str(entry["token"]), str(entry["time"])[:10]
+                if entry.get("kind", "unsubscribe") == "unsubscribe":
+                    self._recorded[token] = day
+                elif entry.get("kind") == "themes":
+                    seen_day, written, _ = self._choices.get(token, ("", 0, ""))
+                    written = written + 1 if seen_day == day else 1
+                    self._choices[token] = (day, written, str(entry.get("themes")))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # sync reports such a line
 
     def record(self, token: str) -> None:
-        import fcntl
         with self._lock:
             time = now()
             if self._recorded.get(token) == time[:10]:
                 return
-            line = (json.dumps({"time": time, "token": token}, sort_keys=True) + "\n").encode()
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
-                         0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                start = os.fstat(fd).st_size
-                if start > MAX_EVENTS_FILE:
-                    raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and "
-                                  "rotate it")
-                try:
-                    written = 0
-                    while written < len(line):  # a short write (a full disk) is not success
-                        written += os.write(fd, line[written:])
-                    os.fsync(fd)
-                except OSError:
-                    # Never leave half a line for the next click to be glued to.
-                    os.ftruncate(fd, start)
-                    raise
-            finally:
-                os.close(fd)  # closing releases the flock
+            self._write({"time": time, "token": token})
             self._recorded[token] = time[:10]
+
+    def record_choice(self, token: str, themes: str, offered: str) -> bool:
+        """A theme choice from the preference page; False (nothing written) past
+        CHOICES_PER_DAY for the token today. The same choice again the same day adds nothing."""
+        with self._lock:
+            time = now()
+            day, written, last = self._choices.get(token, ("", 0, ""))
+            if day != time[:10]:
+                written, last = 0, ""
+            if last == themes:
+                return True
+            if written >= CHOICES_PER_DAY:
+                return False
+            self._write({"kind": "themes", "offered": offered, "themes": themes,
+                         "time": time, "token": token})
+            self._choices[token] = (time[:10], written + 1, themes)
+            return True
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Record an event of another kind (the sign-up pages'), whole and fsynced."""
+        with self._lock:
+            self._write(entry)
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        """One JSON line, written whole and fsynced, or nothing; hold self._lock."""
+        import fcntl
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            start = os.fstat(fd).st_size
+            if start > MAX_EVENTS_FILE:
+                raise OSError(f"{self.path} is over {MAX_EVENTS_FILE} bytes: sync and rotate it")
+            try:
+                written = 0
+                while written < len(line):  # a short write (a full disk) is not success
+                    written += os.write(fd, line[written:])
+                os.fsync(fd)
+            except OSError:
+                # Never leave half a line for the next click to be glued to.
+                os.ftruncate(fd, start)
+                raise
+        finally:
+            os.close(fd)  # closing releases the flock
 
     def read(self) -> bytes:
         try:
@@ -177,12 +217,20 @@ def _one_click(environ: dict[str, Any], body: bytes) -> bool:
 
 @dataclass
 class Endpoint:
-    """What the routes share: the log, the key, the secret, the pages."""
+    """What the routes share: the log, the key, the secret, the pages; for the preference
+    page (subscribers/prefpage.py) the newsletter's themes and the link signer."""
 
     log: EventLog
     key: EndpointKey
     secret: str
     pages: dict[str, bytes]
+    newsletter: str = ""
+    themes: tuple[Theme, ...] = ()
+    signup: Any = None  # signup_site.SignupSite, with signup: in briefing.yaml
+    signer: LinkSigner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signer = LinkSigner(self.key.check)
 
     def genuine(self, token: str) -> bool:
         """A token this list made: its check holds, or it is one sent before the check."""
@@ -191,9 +239,10 @@ class Endpoint:
 
     def respond(self, start_response: StartResponse, status: str, body: bytes,
                 content_type: str = "text/html; charset=utf-8", head: bool = False,
-                extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+                extra: list[tuple[str, str]] | None = None, csp: str = _CSP) -> list[bytes]:
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        start_response(status, headers + _HEADERS + (extra or []))
+        start_response(status, headers + _HEADERS + [("Content-Security-Policy", csp)]
+                       + (extra or []))
         return [] if head else [body]
 
     def plain(self, start_response: StartResponse, status: str, text: str,
@@ -286,19 +335,32 @@ def _events(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse
                       "application/x-ndjson; charset=utf-8", head=method == "HEAD")
 
 
+def _signup(ep: Endpoint, environ: dict[str, Any], start_response: StartResponse,
+            match: re.Match[str]) -> list[bytes]:
+    if ep.signup is None:  # no signup: in briefing.yaml, no such pages
+        return ep.plain(start_response, "404 Not Found", "not found")
+    return list(ep.signup(environ, start_response))
+
+
 Handler = Callable[[Endpoint, dict[str, Any], StartResponse, re.Match[str]], list[bytes]]
 ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(r"/u/([^/]*)"), _unsubscribe),
     (re.compile(r"/events"), _events),
+    (re.compile(r"/s|/c/[^/]*"), _signup),  # the sign-up form and its confirmations
 ]
+PREFERENCES_ROUTE = (re.compile(r"/p/([^/]*)"), preferences)  # with themes given only
 
 
 def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
              key: str | os.PathLike[str] | EndpointKey | None = None,
-             secret_env: str = SECRET_ENV, newsletter: str = "") -> WSGIApp:
+             secret_env: str = SECRET_ENV, newsletter: str = "",
+             themes: tuple[Theme, ...] = (),
+             signup: Callable[[EventLog, EndpointKey], Any] | None = None) -> WSGIApp:
     """The endpoint as a WSGI application. `key`: the endpoint key, or the path of its file
     (default: endpoint.key beside the events file). The events file is created (0600, empty)
-    now; the /events secret is read from `secret_env` now, once."""
+    now; the /events secret is read from `secret_env` now, once. With `themes` (briefing.yaml's,
+    when it sets `preferences:`) it also serves the preference page at /p/<token>; with
+    `signup` (signup_site.SignupPages), the sign-up pages too."""
     events = Path(events_path)
     if not isinstance(key, EndpointKey):
         path = Path(key) if key is not None else events.parent / "endpoint.key"
@@ -308,12 +370,14 @@ def make_app(events_path: str | os.PathLike[str] = DEFAULT_EVENTS,
         raise ValueError(f"${secret_env} is shorter than {MIN_SECRET} characters")
     log = EventLog(events)
     log.create()
-    ep = Endpoint(log, key, secret, _pages(newsletter))
+    ep = Endpoint(log, key, secret, _pages(newsletter), newsletter, tuple(themes),
+                  signup(log, key) if signup is not None else None)
+    routes = ROUTES + ([PREFERENCES_ROUTE] if themes else [])
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             path = environ.get("PATH_INFO", "") or "/"
-            for pattern, handler in ROUTES:
+            for pattern, handler in routes:
                 match = pattern.fullmatch(path)
                 if match:
                     return handler(ep, environ, start_response, match)

@@ -8,7 +8,9 @@ when the store holds deliveries is an error naming the file and how to restore i
 silent new key (every link already sent would stop working).
 
 `.briefing/endpoint.key` holds what the endpoint needs to tell real tokens from made-up ones:
-the check key and, for copies sent before the check existed, hashes of those legacy tokens.
+the check key and, for copies sent before the check existed, hashes of those legacy tokens;
+and the sign-up pages' half of their keys (subscribers/signup.py), which makes and checks
+confirmation links but cannot read one.
 """
 
 from __future__ import annotations
@@ -157,11 +159,12 @@ def new_key(root: Path, store: Store, config: Config) -> list[str]:
 class EndpointKey:
     check: bytes
     legacy: frozenset[str]  # legacy_hash() of each token sent before the check existed
+    signup: bytes = b""  # the sign-up pages' MAC key and public key (signup.EndpointKeys)
 
 
-def endpoint_key_text(store: Store, config: Config, tokens: Tokens) -> str:
+def endpoint_key_text(store: Store, config: Config, tokens: Tokens, signup: str = "") -> str:
     lines = [_HEADER, f"list {tokens.identity}\n",
-             f"check {base64.urlsafe_b64encode(tokens.check).decode()}\n"]
+             f"check {base64.urlsafe_b64encode(tokens.check).decode()}\n", signup]
     if tokens.legacy:
         hashes = sorted({legacy_hash(tokens.legacy_token(address))
                          for address in _known(store, config)})
@@ -177,19 +180,32 @@ def _known(store: Store, config: Config) -> set[str]:
 
 def write_endpoint_key(root: Path, store: Store, config: Config, tokens: Tokens,
                        force: bool = False) -> None:
-    """Write .briefing/endpoint.key when it is missing or holds another check key."""
+    """Write .briefing/endpoint.key when it is missing, or holds another check key or no
+    sign-up line (a file from before sign-up)."""
     path = root / ENDPOINT_KEY_FILE
     check = f"check {base64.urlsafe_b64encode(tokens.check).decode()}\n"
+    signup = _signup_line(root)
     if not force and path.is_file() and not path.is_symlink():
         try:
-            if check in path.read_text(encoding="ascii"):
+            text = path.read_text(encoding="ascii")
+            if check in text and signup in text:
                 return
         except (OSError, UnicodeDecodeError):
             pass
     from ..files import private_folder, write_private
     private_folder(path.parent, root / "out")
-    write_private(path, endpoint_key_text(store, config, tokens).encode("ascii"),
+    write_private(path, endpoint_key_text(store, config, tokens, signup).encode("ascii"),
                   ENDPOINT_KEY_FILE, public=root / "out", what="the endpoint key")
+
+
+def _signup_line(root: Path) -> str:
+    """The sign-up pages' half of their keys, derived from the token key."""
+    from .signup import editor_keys
+    key = read_key(root)
+    if key is None:
+        return ""
+    half = editor_keys(key)
+    return f"signup {base64.urlsafe_b64encode(half.mac + half.public).decode()}\n"
 
 
 def read_endpoint_key(path: Path, shown: str) -> EndpointKey:
@@ -202,13 +218,14 @@ def read_endpoint_key(path: Path, shown: str) -> EndpointKey:
         raise BriefingError(Problem(
             shown, 0, 0, "no endpoint key: without it the endpoint cannot tell real unsubscribe "
                          "links from made-up ones",
-            f"the first send writes {ENDPOINT_KEY_FILE} in the editor's project; copy it here "
-            "(or pass --key FILE)")) from None
+            f"the first send (or 'briefing subscribers endpoint-key') writes {ENDPOINT_KEY_FILE} "
+            "in the editor's project; copy it here (or pass --key FILE)")) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not ASCII text"
         raise BriefingError(Problem(shown, 0, 0, f"cannot read the endpoint key: {reason}")) \
             from None
     check = None
+    signup = b""
     legacy: set[str] = set()
     for number, line in enumerate(text.splitlines(), 1):
         word, _, value = line.strip().partition(" ")
@@ -221,6 +238,10 @@ def read_endpoint_key(path: Path, shown: str) -> EndpointKey:
                     raise ValueError
             elif word == "legacy" and value.strip():
                 legacy.add(value.strip())
+            elif word == "signup" and not signup:
+                signup = base64.urlsafe_b64decode(value.strip())
+                if len(signup) != 64:
+                    raise ValueError
             else:
                 raise ValueError
         except (ValueError, binascii.Error):
@@ -230,4 +251,4 @@ def read_endpoint_key(path: Path, shown: str) -> EndpointKey:
     if check is None:
         raise BriefingError(Problem(shown, 0, 0, "has no 'check' line",
                                     f"copy {ENDPOINT_KEY_FILE} again from the editor's project"))
-    return EndpointKey(check, frozenset(legacy))
+    return EndpointKey(check, frozenset(legacy), signup)

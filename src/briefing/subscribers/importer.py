@@ -57,6 +57,9 @@ class Row(NamedTuple):  # a tuple: a million of them are made by an import of th
     changed_at: str = ""  # when their status last changed
     reason: str = ""      # why, as the export says it
     source: str = ""      # briefing's own export: where the reader first came from
+    # A `themes` column (briefing's export, or any CSV named by --email-column): the reader's
+    # chosen themes as written, '' for every theme; None when the file has no such column.
+    themes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,9 +267,11 @@ def read_csv(path: Path, shown: str, email_column: str | None = None,
                                         f"one of {', '.join(STATUSES)}; nothing was imported"))
                 continue
             added, changed = _dates(layout, record, shown, line, problems)
+            themes = record.get("themes", "").strip() if "themes" in columns and \
+                layout.name in ("briefing", "CSV") else None
             rows.append(Row(line, mailbox.address, name, status, added, changed,
                             layout.reason_of(record).strip(),
-                            record.get("source", "").strip() if layout is OWN else ""))
+                            record.get("source", "").strip() if layout is OWN else "", themes))
     except csv.Error as exc:
         problems.append(Problem(shown, reader.line_num, 0, f"is not valid CSV: {exc}"))
     if problems:

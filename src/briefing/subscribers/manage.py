@@ -17,11 +17,15 @@ from ..content.model import Config
 from ..content.schema import parse_mailbox
 from ..content.validate import Project, load_config
 from ..errors import BriefingError, Problem
-from .importer import control_in, neutralised, read_csv
+from .consent import erased_before, lift_erasure
+from .importer import Row, control_in, neutralised, read_csv
 from .store import STATUSES, Store, Subscriber, address_key, now
+from .themes import Choice, check_themes, choice_of, choices, everything_offered, set_choice, shown
 
 EXPORT_COLUMNS = ("address", "name", "status", "source", "added_at", "status_changed_at",
                   "status_reason")
+# Then each reader's chosen themes, comma-separated; empty: every theme (subscribers/themes.py).
+THEMES_COLUMN = "themes"
 
 
 def open_store(project: Project) -> tuple[Config, Store]:
@@ -45,32 +49,55 @@ def _address(value: str, where: str = "ADDRESS") -> tuple[str, str]:
     return mailbox.address, mailbox.name
 
 
-def add(project: Project, value: str, name: str | None, resubscribe: bool) -> list[str]:
-    """Add one reader; lines for the editor (the store's own notes first)."""
+def add(project: Project, value: str, name: str | None, resubscribe: bool,
+        themes: str | None = None) -> list[str]:
+    """Add one reader (with `themes`, their choice of themes); lines for the editor (the
+    store's own notes first)."""
     address, parsed_name = _address(value)
     if name is not None and control_in(name):
         raise BriefingError(Problem("--name", 0, 0, f"has a control character "
                                     f"({control_in(name)}); a name is one line of text"))
     name = (name if name is not None else parsed_name).strip()
-    _config, store = open_store(project)
+    config = load_config(project)
+    assert config is not None
+    chosen = check_themes(themes, config, "--themes") if themes is not None else None
+    store = Store.open(project.root, config.state)
     lines = list(store.notes)
     with store.transaction():
         existing = store.get(address)
+        erased = erased_before(project, store, address) if existing is None else None
+        if erased and not resubscribe:
+            raise BriefingError(Problem(
+                store.shown, 0, 0, f"{address} was erased at their request on {erased[:10]}; "
+                                   "not added back", "only with their new, explicit consent: "
+                                                     "add --resubscribe"))
+        said = ""
+        if themes is not None:
+            before = choice_of(store, address)
+            if (before.themes if before is not None else None) != chosen:
+                set_choice(store, address, chosen, everything_offered(config), "cli")
+                said = f"themes: {shown(chosen)}"
         if existing is None:
+            if erased:
+                lift_erasure(project, store, address)
             store.insert(address, name, "active", "cli")
-            lines.append(f"added {address}" + (f" ({name})" if name else ""))
+            lines.append(f"added {address}" + (f" ({name})" if name else "")
+                         + (f"; {said}" if said else "")
+                         + (f"; it was erased on {erased[:10]}" if erased else ""))
         elif existing.status == "active":
+            changes = ([f"name set to {name}"] if name and name != existing.name else []) + \
+                ([said.replace(": ", " set to ", 1)] if said else [])
             if name and name != existing.name:
                 store.set_name(address, name)
-                lines.append(f"{existing.address} is already subscribed; name set to {name}")
-            else:
-                lines.append(f"{existing.address} is already subscribed")
+            lines.append(f"{existing.address} is already subscribed"
+                         + (f"; {' and '.join(changes)}" if changes else ""))
         elif resubscribe:
             store.set_status(address, "active", f"resubscribed by the editor (was "
                                                 f"{existing.status})")
             if name:
                 store.set_name(address, name)
-            lines.append(f"resubscribed {existing.address} (was {existing.why()})")
+            lines.append(f"resubscribed {existing.address} (was {existing.why()})"
+                         + (f"; {said}" if said else ""))
         else:
             raise BriefingError(Problem(
                 store.shown, 0, 0, f"{existing.address} is {existing.why()}; not added back",
@@ -97,23 +124,36 @@ def remove(project: Project, value: str) -> list[str]:
     return lines
 
 
-def subscribers(project: Project, status: str | None) -> tuple[Store, list[Subscriber]]:
+def subscribers(project: Project, status: str | None
+                ) -> tuple[Store, list[Subscriber], dict[str, Choice]]:
     _config, store = open_store(project)
-    return store, store.subscribers(status)
+    return store, store.subscribers(status), choices(store)
 
 
-def formatted(readers: list[Subscriber], output: str) -> str:
-    """The list as text (a table), csv or json."""
+def _themes_cell(s: Subscriber, chosen: dict[str, Choice]) -> str:
+    """A reader's themes as export and list write them: '' when they never chose."""
+    choice = chosen.get(address_key(s.address))
+    return ",".join(choice.themes) if choice is not None else ""
+
+
+def formatted(readers: list[Subscriber], output: str,
+              chosen: dict[str, Choice] | None = None) -> str:
+    """The list as text (a table), csv or json, with each reader's chosen themes."""
+    chosen = chosen or {}
     if output == "json":
-        return json.dumps([{c: getattr(s, c) for c in EXPORT_COLUMNS} for s in readers],
+        return json.dumps([{c: getattr(s, c) for c in EXPORT_COLUMNS}
+                           | {THEMES_COLUMN: _themes_cell(s, chosen)} for s in readers],
                           ensure_ascii=False, indent=2) + "\n"
     if output == "csv":
-        return to_csv(readers)
+        return to_csv(readers, chosen)
     lines = []
     for s in readers:
         name = f" ({_shown(s.name)})" if s.name else ""
         why = f"  {_shown(s.status_reason)}" if s.status != "active" and s.status_reason else ""
-        lines.append(f"{s.status:<12} {s.address}{name}  since {s.status_changed_at[:10]}{why}")
+        choice = chosen.get(address_key(s.address))
+        themes = f"  themes: {shown(choice.themes)}" if choice is not None else ""
+        lines.append(f"{s.status:<12} {s.address}{name}  since {s.status_changed_at[:10]}"
+                     f"{why}{themes}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -123,14 +163,22 @@ def _shown(text: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if control_in(c) else c for c in text)
 
 
-def to_csv(readers: list[Subscriber]) -> str:
+def to_csv(readers: list[Subscriber], chosen: dict[str, Choice],
+           consent: dict[str, list[str]] | None = None) -> str:
     """CSV with every cell that a spreadsheet would take for a formula (starting with =, +,
-    -, @, tab or CR; OWASP "CSV injection") prefixed with a quote; import undoes it."""
+    -, @, tab or CR; OWASP "CSV injection") prefixed with a quote; import undoes it. With
+    `consent` (consent_csv.exported), the consent columns too."""
+    from . import consent_csv
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow((*EXPORT_COLUMNS, THEMES_COLUMN)
+                    + (consent_csv.COLUMNS if consent is not None else ()))
+    blank = [""] * len(consent_csv.COLUMNS)
     for s in readers:
-        writer.writerow([neutralised(str(getattr(s, c))) for c in EXPORT_COLUMNS])
+        extra = consent.get(address_key(s.address), blank) if consent is not None else []
+        writer.writerow([neutralised(str(getattr(s, c))) for c in EXPORT_COLUMNS]
+                        + [neutralised(_themes_cell(s, chosen))]
+                        + [neutralised(cell) for cell in extra])
     return buffer.getvalue()
 
 
@@ -138,8 +186,9 @@ def export(project: Project, target: Path | None) -> tuple[str, int]:
     """Every reader, all statuses (a suppression list is part of the list), as CSV: to the
     file given, written privately (0600, never under out/), or returned for stdout."""
     _config, store = open_store(project)
+    from .consent_csv import exported
     readers = store.subscribers()
-    text = to_csv(readers)
+    text = to_csv(readers, choices(store), exported(store))
     if target is not None:
         _write_private(project, target, text.encode("utf-8"))
     return text, len(readers)
@@ -174,7 +223,12 @@ def import_file(project: Project, path: Path, email_column: str | None,
     """Read the whole file, then apply it in one transaction (all or nothing)."""
     shown = str(path)
     layout, rows = read_csv(path, shown, email_column, name_column)
-    _config, store = open_store(project)
+    config = load_config(project)
+    assert config is not None
+    wanted = _imported_themes(rows, config, shown)
+    from . import consent_csv
+    consent = consent_csv.read(path, shown)  # our own export's consent columns, if it has them
+    store = Store.open(project.root, config.state)
     result = ImportResult(layout, notes=list(store.notes))
     source = f"import:{layout}:{path.name}"
     stamp = now()
@@ -182,6 +236,9 @@ def import_file(project: Project, path: Path, email_column: str | None,
     keys = [address_key(row.address) for row in rows]
     known = store.get_many(keys)  # one query per 500 rows
     new: list[tuple[str, str, str, str, str, str, str, str]] = []
+    restores: list[tuple[str, dict[str, str], str]] = []  # consent records, once rows exist
+    # Whether anyone was ever erased, asked once (not once per new row of a large file).
+    erasures = store.db.execute("SELECT 1 FROM erased LIMIT 1").fetchone() is not None
     with store.transaction():
         for row, key in zip(rows, keys, strict=True):
             if key in seen:  # the same reader twice in one file: the first row counts
@@ -189,6 +246,13 @@ def import_file(project: Project, path: Path, email_column: str | None,
                 continue
             seen[key] = row.address
             existing = known.get(key)
+            erased = erased_before(project, store, row.address) \
+                if existing is None and erasures else None
+            if erased and not resubscribe:
+                result.suppressed.append(row.address)  # erased at their request: kept out
+                continue
+            if erased:
+                lift_erasure(project, store, row.address)
             # Our own export carries its reasons and sources as they were; another's says what
             # the reader's status is there, and why if it says.
             own = layout == "briefing"
@@ -197,9 +261,18 @@ def import_file(project: Project, path: Path, email_column: str | None,
                                                              else "")
                 if row.status != "active" else "")
             changed = row.changed_at or stamp
+            themes_changed = False
+            if row.line in wanted:
+                before = choice_of(store, row.address)
+                if (before.themes if before is not None else None) != wanted[row.line]:
+                    set_choice(store, row.address, wanted[row.line],
+                               everything_offered(config), source, stamp)
+                    themes_changed = True
             if existing is None:
                 new.append((row.address, key, row.name, row.status, row.source or source,
                             row.added_at or stamp, changed, reason))
+                if consent is not None and key in consent:
+                    restores.append((row.address, consent[key], row.source or source))
                 (result.added if row.status == "active" else result.suppressed).append(
                     row.address)
             elif existing.suppressed and row.status == "active":
@@ -216,10 +289,47 @@ def import_file(project: Project, path: Path, email_column: str | None,
             elif row.name and row.name != existing.name:
                 store.set_name(row.address, row.name)
                 result.updated.append(row.address)
+            elif themes_changed:
+                result.updated.append(row.address)
             else:
                 result.unchanged.append(row.address)
         store.insert_many(new)  # in file order, as one statement
+        for address, values, came in restores:
+            consent_csv.restore(store, address, values, came)
     return result
+
+
+def _imported_themes(rows: list[Row], config: Config, shown: str
+                     ) -> dict[int, tuple[str, ...] | None]:
+    """line -> the themes of each row with a `themes` cell ('' is every theme), checked
+    against briefing.yaml: every unknown id is an error, and nothing is imported."""
+    wanted: dict[int, tuple[str, ...] | None] = {}
+    problems: list[Problem] = []
+    for row in rows:
+        if row.themes is None:
+            continue
+        try:
+            wanted[row.line] = check_themes(row.themes, config, shown, row.line) \
+                if row.themes else None
+        except BriefingError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise BriefingError(problems[:20])
+    return wanted
+
+
+def endpoint_key(project: Project) -> list[str]:
+    """`briefing subscribers endpoint-key`: write the endpoint key now (a project that never
+    sent has no token key yet: it is made first), for an endpoint that must run before the
+    first send, such as the sign-up form's."""
+    from .identity import ENDPOINT_KEY_FILE, list_tokens
+    from .tokens import key_source
+    config, store = open_store(project)
+    list_tokens(project.root, store, config)  # writes the endpoint key when it is out of date
+    return list(store.notes) + [
+        f"{ENDPOINT_KEY_FILE} is up to date, from the token key in {key_source(project.root)}: "
+        "it checks unsubscribe links and makes sign-up confirmation links, and can read "
+        "neither; copy it beside the endpoint if that runs on another host"]
 
 
 def new_key(project: Project) -> list[str]:

@@ -36,11 +36,12 @@ def deliveries_of(db: sqlite3.Connection, issue: str) -> list[Delivery]:
 
 
 def attempt(db: sqlite3.Connection, issue: str, address: str, message_id: str, sha256: str,
-            transport: str) -> int:
+            transport: str, themes: str = "") -> int:
+    """`themes`: the theme ids the copy carries, comma-separated ('' in rows from before)."""
     cursor = db.execute(
         "INSERT INTO deliveries (issue, address, address_key, message_id, sha256, state, "
-        "attempted_at, transport) VALUES (?, ?, ?, ?, ?, 'attempted', ?, ?)",
-        (issue, address, address_key(address), message_id, sha256, now(), transport))
+        "attempted_at, transport, themes) VALUES (?, ?, ?, ?, ?, 'attempted', ?, ?, ?)",
+        (issue, address, address_key(address), message_id, sha256, now(), transport, themes))
     return int(cursor.lastrowid or 0)
 
 

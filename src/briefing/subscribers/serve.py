@@ -22,15 +22,19 @@ from .identity import ENDPOINT_KEY_FILE, EndpointKey, read_endpoint_key
 if TYPE_CHECKING:
     from ..content.model import Config
     from ..content.validate import Project
+    from .signup_site import MakeSender
 
 MAX_CONNECTIONS = 500  # open at once; well below the usual 1,024 file descriptors
 IDLE_TIMEOUT = 15      # seconds a connection may stay open without a request
 
 
 def serve_project(project: Project, host: str, port: int, events: str | None,
-                  key: str | None, on_ready: Callable[[list[str]], None]) -> None:
+                  key: str | None, on_ready: Callable[[list[str]], None],
+                  make_sender: MakeSender | None = None, proxy: str | None = None) -> None:
     """The endpoint for this project under waitress, until Ctrl-C or SIGTERM. briefing.yaml
-    is optional: an endpoint host may have only the endpoint key."""
+    is optional: an endpoint host may have only the endpoint key. With its `signup:`, the
+    sign-up pages too, mailing through `make_sender`'s transport (deliver/ is to the left of
+    this layer: the command hands it over)."""
     from ..content.schema import check_state_path
     from ..content.validate import load_config
 
@@ -51,9 +55,14 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
         raise BriefingError(Problem(where or events, 0, 0, f"the events file {message}",
                                     hint)) from None
     endpoint_key = _key(project, config, key)
+    pages = None
+    if config is not None and config.signup is not None:
+        from .signup_site import SignupPages
+        pages = SignupPages(config, make_sender)  # its transport, checked now
     try:
+        themes = config.themes if config is not None and config.preferences else ()
         app = make_app(project.root / events, endpoint_key, secret_env,
-                       config.name if config else "")
+                       config.name if config else "", themes, signup=pages)
     except ValueError as exc:
         raise BriefingError(Problem(f"${secret_env}", 0, 0, str(exc).split(" ", 1)[1],
                                     "use a long random value, e.g. from 'openssl rand -hex "
@@ -73,14 +82,20 @@ def serve_project(project: Project, host: str, port: int, events: str | None,
             f"/events: on, for a caller with the bearer secret in ${secret_env}" if secret_on
             else f"/events: off (set ${secret_env} to let 'briefing subscribers sync' fetch "
                  "the events over https)",
+            *([f"preferences: /p/<token>, the {len(themes)} themes of briefing.yaml"]
+              if themes else []),
+            *([pages.describe(f"http://{shown_host}:{bound_port}")] if pages else []),
             "Ctrl-C stops it",
         ])
 
     try:
-        serve(app, host, port, ready)
+        serve(app, host, port, ready, proxy=proxy)
     except OSError as exc:
         raise BriefingError(Problem("serve", 0, 0, f"cannot listen on {host}:{port}: "
                                     f"{exc.strerror or exc}")) from None
+    finally:
+        if pages is not None:
+            pages.close()  # the confirmation mails already promised go out first
 
 
 def _key(project: Project, config: Config | None, given: str | None) -> EndpointKey:
@@ -103,9 +118,11 @@ def _key(project: Project, config: Config | None, given: str | None) -> Endpoint
 
 
 def serve(app: WSGIApp, host: str, port: int, on_ready: Callable[[str, int], None],
-          max_connections: int = MAX_CONNECTIONS) -> None:
+          max_connections: int = MAX_CONNECTIONS, proxy: str | None = None) -> None:
     """Run the app under waitress until Ctrl-C or SIGTERM. Imported only here: waitress
-    costs nothing to commands that do not serve."""
+    costs nothing to commands that do not serve. With `proxy` (the address of the reverse
+    proxy in front), the client's address is the last one its X-Forwarded-For adds, and from
+    nobody else (signup.record_ip hashes it)."""
     import signal
 
     from waitress import create_server
@@ -117,7 +134,9 @@ def serve(app: WSGIApp, host: str, port: int, on_ready: Callable[[str, int], Non
         max_request_body_size=MAX_BODY, max_request_header_size=16 * 1024,
         expose_tracebacks=False, channel_timeout=IDLE_TIMEOUT,
         # waitress's own limit stops accepting; ours (below) makes room instead.
-        connection_limit=max_connections * 4, clear_untrusted_proxy_headers=True)
+        connection_limit=max_connections * 4, clear_untrusted_proxy_headers=True,
+        **({"trusted_proxy": proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for"}} if proxy else {}))
     channel = _guarded_channel(max_connections)
     listeners = [server] if isinstance(server, BaseWSGIServer) else [
         s for s in getattr(server, "map", {}).values() if isinstance(s, BaseWSGIServer)]

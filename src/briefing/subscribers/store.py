@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BriefingError, Problem
+from .consent_schema import CONSENT_MIGRATION
 
 PRIVATE_DIR = ".briefing"
 LEGACY_LEDGER = "sent.jsonl"  # where the ledger lived before the store: out/<ISSUE>/sent.jsonl
@@ -107,6 +108,22 @@ MIGRATIONS: list[str] = [
         SELECT 'legacy_tokens', 'sent before briefing fixed the list identity'
         WHERE EXISTS (SELECT 1 FROM deliveries);
     CREATE INDEX deliveries_address ON deliveries (address_key, id);
+    """,
+    # 3 -> 4: consent and erasure (subscribers/consent.py): how each reader came in, every
+    # change of status, sign-ups waiting for confirmation (known by a keyed hash only), the
+    # consent wordings readers agreed to, and erased addresses (a keyed hash each).
+    CONSENT_MIGRATION,
+    # 4 -> 5: readers' theme choices (subscribers/themes.py): a row per reader who chose (no
+    # row: every theme, new ones too); and the themes each delivered copy carried.
+    """
+    CREATE TABLE reader_themes (
+        address_key TEXT PRIMARY KEY,
+        themes TEXT NOT NULL,                      -- theme ids joined by '.'
+        offered TEXT NOT NULL,                     -- every id briefing.yaml had then
+        changed_at TEXT NOT NULL,                  -- UTC, ISO 8601: the latest choice wins
+        source TEXT NOT NULL                       -- cli, import:..., page, signup
+    );
+    ALTER TABLE deliveries ADD COLUMN themes TEXT NOT NULL DEFAULT '';
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -355,8 +372,16 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    """A migration script split into statements (sqlite3's executescript would COMMIT)."""
-    return [s for s in (part.strip() for part in script.split(";")) if s]
+    """A migration script split into statements (sqlite3's executescript would COMMIT); a
+    trigger's body holds semicolons of its own, so a statement ends where SQLite says so."""
+    statements, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                statements.append(current.strip())
+            current = ""
+    return statements
 
 
 def _private_folder(root: Path, folder: Path, shown: str) -> None:

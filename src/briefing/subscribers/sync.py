@@ -29,6 +29,7 @@ from ..content.validate import Project
 from ..errors import BriefingError, Problem, count
 from .apply import Applier, Readers, Run, apply_events
 from .identity import list_tokens
+from .joining import forget_expired_signups
 from .mail import apply_mail
 from .sources import Source, read_events, read_mailbox
 from .store import Store, now
@@ -71,6 +72,7 @@ def _sync_source(project: Project, config: Config, store: Store, readers: Reader
         run.lines += warnings
         with store.transaction():
             summary = apply_events(events, source, Applier(store, readers, run))
+            forget_expired_signups(store)
             _record_run(store, source)
     else:
         mails = read_mailbox(project, source)
@@ -93,8 +95,10 @@ def _record_run(store: Store, source: Source) -> None:
 
 
 def _changes(run: Run) -> str:
-    parts = [f"{run.changed[s]} {s}" for s in ("unsubscribed", "bounced", "complained")
-             if run.changed[s]]
+    parts = [f"{run.changed[s]} {s}" for s in ("subscribed", "unsubscribed", "bounced",
+                                               "complained") if run.changed[s]]
+    if run.changed["themes"]:
+        parts.append(count(run.changed["themes"], "theme choice") + " applied")
     if run.changed["temporary"]:
         parts.append(count(run.changed["temporary"], "temporary failure") + " counted")
     return "sync: " + (", ".join(parts) if parts else "no reader changed")
