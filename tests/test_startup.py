@@ -25,14 +25,15 @@ NEVER = {"sqlite3", "ssl", "smtplib", "http", "asyncio", "concurrent", "multipro
 
 OURS_HELP = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli.build",
              "briefing.cli.editorial", "briefing.cli.intake", "briefing.cli.deliverability",
-             "briefing.cli.send", "briefing.cli.subscribers"}
+             "briefing.cli.send", "briefing.cli.subscribers", "briefing.cli.readers"}
 # `build` and `check` import only the module of their own command group.
 OURS_COMMAND = {"briefing", "briefing.cli", "briefing.cli.common", "briefing.cli.build"}
 CONTENT = {"briefing.content", "briefing.content.dates", "briefing.content.load",
            "briefing.content.markdown", "briefing.content.model", "briefing.content.references",
            "briefing.content.rules", "briefing.content.schema", "briefing.content.spec",
            "briefing.content.validate", "briefing.content.project", "briefing.errors",
-           "briefing.content.corrections", "briefing.content.record"}  # corrections, threads
+           "briefing.content.corrections", "briefing.content.record",  # corrections, threads
+           "briefing.content.checks", "briefing.content.variants"}  # value checks, themes
 # Lint: its rules, and the source rules (quotations: the matcher only for an issue that quotes,
 # the saved copies and their fetch client only when some are saved).
 LINT = {"briefing.editorial", "briefing.editorial.history", "briefing.editorial.lint",
@@ -51,7 +52,7 @@ OURS_BUILD = OURS_COMMAND | CONTENT | LINT | {
     "briefing.render.issue", "briefing.render.json", "briefing.render.text", "briefing.render.web",
     "briefing.render.wrap", "briefing.editorial.quotes",  # the sample quotes people
     "briefing.publish.record", "briefing.publish.threads",  # and follows story threads
-    "briefing.editorial.thread_rule"}
+    "briefing.editorial.thread_rule", "briefing.render.subscribe"}  # the form, with signup:
 
 
 def imported(cwd: Path, *args: str) -> set[str]:
