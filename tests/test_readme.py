@@ -18,7 +18,7 @@ def readme_commands() -> list[str]:
 def test_ci_runs_the_readme_test_command() -> None:
     build, test = readme_commands()[:2]
     assert build.endswith("&& .venv/bin/briefing build")
-    assert test.endswith("&& .venv/bin/python -m pytest -q")
+    assert test.endswith("&& .venv/bin/python -m pytest -q -n auto")
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert test in ci
 
