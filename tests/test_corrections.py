@@ -231,11 +231,16 @@ def test_a_correction_notice_reaches_exactly_the_readers_of_the_issue_once(sent)
             "subject:    Correction: Test Briefing: A test issue",
             "recipients: 2: one@example.org, two@example.org (received 2026-W07 and not this "
             "correction yet)",
-            "would send: 2 messages, each recorded once accepted; 4xx replies are retried up "
-            "to 4 times",
+            "would send: 2 messages, each recorded once accepted; a 4xx reply is tried up to "
+            "4 times in all",
             f"to send for real: briefing send 2026-W07 --correction --no-dry-run --smtp "
             f"{server.url} --insecure",
         ]
+        # Through a command, "try later" is its exit status, as for an issue (sendmail.py).
+        command = sent.cli("send", "2026-W07", "--correction", "--sendmail", "/bin/true")
+        assert command.code == 0, command.err
+        assert ("would send: 2 messages, each recorded once accepted; an exit status 75 or 69 "
+                "(try again later) is tried up to 4 times in all") in command.out.splitlines()
         assert server.received == []
         real = send(sent, server, "2026-W07", "--correction", "--no-dry-run")
         assert real.code == 0, real.err

@@ -24,9 +24,8 @@ from ..subscribers.store import Store, address_key, now
 from .ledger import Ledger
 from .lock import SendLock
 from .personal import CopyMaker
-from .plan import Audience, Plan, Recipient, SendOptions, _listing, _transport
+from .plan import Audience, Plan, Recipient, SendOptions, _listing, _transport, retries
 from .report import Report
-from .transport import MAX_ATTEMPTS
 
 MARK = "+correction"  # ledger issue of a notice: <ISSUE>+correction-<key>; no issue id has '+'
 
@@ -126,8 +125,8 @@ class NoticePlan(Plan):
         if not self.todo:
             return lines[:2] + ["nothing to send: every reader of the issue has it"]
         how = f"{count(len(self.todo), 'message')}, each recorded once accepted"
-        lines.append(f"would send: {how}; 4xx replies are retried up to {MAX_ATTEMPTS} times"
-                     if dry_run else f"sending:    {how}")
+        lines.append(f"would send: {how}; {retries(self.transport)}" if dry_run
+                     else f"sending:    {how}")
         return lines
 
 

@@ -41,6 +41,14 @@ MESSAGE = "message.eml"
 SHOWN = 5                 # recipients listed by name in the dry run
 
 
+
+def retries(transport: Transport) -> str:
+    """What the dry run says is tried again: "try later" is an SMTP 4xx reply, or a command's
+    exit status 75 or 69 (sysexits.h; deliver/sendmail.py)."""
+    later = "a 4xx reply is" if isinstance(transport, SmtpTransport) else \
+        "an exit status 75 or 69 (try again later) is"
+    return f"{later} tried up to {MAX_ATTEMPTS} times in all"
+
 @dataclass(frozen=True)
 class SendOptions:
     to: tuple[str, ...] = ()
@@ -226,12 +234,8 @@ class Plan:
         rate = f", at most {o.rate:g} per second" if o.rate else ""
         record = " and record each accepted one" if any(r.record for r in self.todo) else ""
         if dry_run:
-            # What "try later" is for this transport: an SMTP 4xx reply, or a command's exit
-            # status 75 or 69 (sysexits.h; deliver/sendmail.py).
-            later = "a 4xx reply is" if isinstance(self.transport, SmtpTransport) else \
-                "an exit status 75 or 69 (try again later) is"
             lines.append(f"would send: {count(len(self.todo), 'message')} ({how}{rate})"
-                         f"{record}; {later} tried up to {MAX_ATTEMPTS} times in all")
+                         f"{record}; {retries(self.transport)}")
             lines.append(f"to send for real: {self.command()}")
         else:
             lines.append(f"sending:    {count(len(self.todo), 'message')} ({how}{rate})")
