@@ -10,6 +10,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import make_project
 from endpoint_helpers import request
 from signup_helpers import (
@@ -297,3 +299,36 @@ def test_behind_a_proxy_the_clients_address_is_hashed_and_a_forged_header_is_not
             wait_for(lambda: len(events(project)) == 2, "the sign-up")
     assert [e["ip"] for e in events(project)] == [keys.ip_hash("127.0.0.1"),
                                                   keys.ip_hash("198.51.100.7")]
+
+
+@pytest.mark.parametrize("readers", [999, 1000, 2500])  # either side of Store.insert_many's bulk
+def test_every_imported_reader_has_a_consent_record_and_a_first_status(project,
+                                                                       readers: int) -> None:
+    """A large import writes the consent and status rows set-based, with the triggers set
+    aside for the one insert: the rows are the same as the triggers write, and the triggers
+    are back for the next reader."""
+    rows = "".join(f"r{n}@example.org,Reader {n},2026-01-0{1 + n % 9} 10:00:00\n"
+                   for n in range(readers))
+    (project.root / "many.csv").write_text("Email Address,Name,OPTIN_TIME\n" + rows)
+    result = project.cli("subscribers", "import", "many.csv", "--email-column",
+                         "Email Address", "--name-column", "Name")
+    assert result.code == 0, result.err
+    assert project.cli("subscribers", "add", "late@example.org").code == 0
+    db = sqlite3.connect(project.root / STORE)
+    subscribers = db.execute("SELECT address_key, source, added_at, status, status_reason, "
+                             "status_changed_at FROM subscribers ORDER BY id").fetchall()
+    consent = dict(db.execute("SELECT address_key, source || ' ' || signed_up_at "
+                              "FROM consent").fetchall())
+    history = db.execute("SELECT address_key, status, reason, at FROM status_history "
+                         "ORDER BY id").fetchall()
+    triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = "
+                                         "'trigger'")}
+    db.close()
+    assert len(subscribers) == readers + 1
+    assert consent == {key: f"{source} {added}" for key, source, added, *_ in subscribers}
+    assert history == [(key, status, reason, at) for key, _, _, status, reason, at
+                       in subscribers]
+    assert {"consent_of_new_reader", "status_of_new_reader", "status_change"} <= triggers
+    shown = json.loads(project.cli("subscribers", "show", "r7@example.org", "--format",
+                                   "json").out)
+    assert shown["consent"]["source"] == "import:CSV:many.csv"

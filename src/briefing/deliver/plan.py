@@ -278,8 +278,7 @@ def audience(issue: Issue, store: Store) -> tuple[Audience, dict[str, Subscriber
     readers: list[Recipient] = []
     left_out: set[str] = set()
     from_store = from_config = 0
-    for address, _name in store.active_addresses():
-        key = address_key(address)
+    for address, key in store.active_addresses():
         if key not in seen:
             seen.add(key)
             readers.append(Recipient(address, True))
@@ -420,8 +419,11 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
     ledger = Ledger(store, issue.id)
     everyone, suppressed = audience(issue, store)
     # A draft's test copies are never a reader's copy: nothing of a draft is recorded.
-    on_list = set() if issue.draft else {address_key(r.address) for r in everyone.readers}
-    selected = _chosen(options.to, on_list, suppressed) if options.to else everyone.readers
+    if options.to:  # a test send: who of them is on the list (a draft's copies never are)
+        on_list = set() if issue.draft else {address_key(r.address) for r in everyone.readers}
+        selected = _chosen(options.to, on_list, suppressed)
+    else:
+        selected = everyone.readers
     preview = preview_choice(options.themes, issue.config)
     if options.themes is not None:
         if not options.to:
@@ -441,10 +443,10 @@ def _plan(project: Project, issue: Issue, options: SendOptions, data: bytes, dig
                                 f"{digest[:12]} now)",
             "send the changed issue with --force; check the dry run first"))
     maybe = recorded.unconfirmed
-    already = [r.address for r in selected if address_key(r.address) in delivered]
-    unsure = [r.address for r in selected if address_key(r.address) in maybe]
-    todo = [r for r in selected if options.force or (
-        address_key(r.address) not in delivered and address_key(r.address) not in maybe)]
+    keyed = [(r, address_key(r.address)) for r in selected]  # once each: a million readers
+    already = [r.address for r, key in keyed if key in delivered]
+    unsure = [r.address for r, key in keyed if key in maybe]
+    todo = [r for r, key in keyed if options.force or (key not in delivered and key not in maybe)]
     checked = for_send(project, issue, data, store, [r.address for r in todo],
                        list_send=not options.to, for_real=lock is not None)
     # Pages are fetched only once the checks above have passed: a refused send fetches nothing.

@@ -126,6 +126,9 @@ class Variants:
         """Look these readers' choices up once (a send's readers), so that every later
         question about them is one dictionary lookup."""
         by_key, every = self._by_key, self.every
+        if not by_key:  # nobody has chosen: every reader gets every theme
+            self._resolved = dict.fromkeys(addresses, every)
+            return
         self._resolved = {a: by_key.get(address_key(a), every) for a in addresses}
 
     def slot(self, address: str) -> Slot:

@@ -63,3 +63,16 @@ CONSENT_MIGRATION = """
         erased_at TEXT NOT NULL
     )
 """
+
+# The two triggers that write a new reader's rows, and the same work done set-based for the
+# readers added after a given id (Store.insert_many runs these for a large import).
+NEW_READER_TRIGGERS = ("consent_of_new_reader", "status_of_new_reader")
+NEW_READER_ROWS = {
+    "consent_of_new_reader":
+        "INSERT OR IGNORE INTO consent (address_key, source, signed_up_at) "
+        "SELECT address_key, source, added_at FROM subscribers WHERE id > ? ORDER BY id",
+    "status_of_new_reader":
+        "INSERT INTO status_history (address_key, status, reason, at) "
+        "SELECT address_key, status, status_reason, status_changed_at FROM subscribers "
+        "WHERE id > ? ORDER BY id",
+}

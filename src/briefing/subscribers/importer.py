@@ -155,9 +155,10 @@ def _date(value: str) -> str:
     """A date as an export writes it (ISO 8601, with or without a time or an offset; no
     offset means UTC, as Mailchimp writes them), in the store's one format."""
     when = dt.datetime.fromisoformat(value.strip().replace(" UTC", ""))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    # isoformat, not strftime: a third of the cost, and a million rows have two dates each.
+    return when.replace(microsecond=0).isoformat() + "Z"
 
 
 def _dates(layout: Layout, record: dict[str, str], shown: str, line: int,
