@@ -32,8 +32,6 @@ Routes are a table (ROUTES): a new page joins it as a pattern and a handler.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import html
 import json
@@ -50,6 +48,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..content.model import Theme
+from .csp import strict_csp
 from .identity import EndpointKey, read_endpoint_key
 from .prefpage import preferences
 from .store import now
@@ -76,9 +75,7 @@ _STYLE = ("body{font:16px/1.5 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sa
 # A strict policy: nothing loads, nothing runs, the only style is the one above (by its hash),
 # forms post only back here, and no other site may frame the page (clickjacking a button
 # that unsubscribes).
-_CSP = ("default-src 'none'; style-src 'sha256-"
-        + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-        + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+_CSP = strict_csp(_STYLE)
 _HEADERS = [
     ("Cache-Control", "no-store"),
     ("X-Robots-Tag", "noindex, nofollow"),

@@ -17,8 +17,6 @@ The page needs no JavaScript, reads at 375 px, and follows the reader's colour s
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import re
 import sys
@@ -27,6 +25,7 @@ from urllib.parse import parse_qs, parse_qsl
 
 from ..content.model import SIGNATURE_LENGTH, Theme
 from ..content.variants import EVERY_THEME, parse_code, themes_code
+from .csp import strict_csp
 from .tokens import is_placeholder
 
 if TYPE_CHECKING:
@@ -48,9 +47,7 @@ _STYLE = ("body{font:16px/1.5 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sa
           ".d{color:#a9b0b8}input{accent-color:#8ab4f8}"
           "button{background:#8ab4f8;color:#17191c}}")
 # As strict as the unsubscribe pages: only this style (by its hash), forms post back here.
-CSP = ("default-src 'none'; style-src 'sha256-"
-       + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-       + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP = strict_csp(_STYLE)
 
 
 def _page(title: str, body: str) -> bytes:

@@ -17,9 +17,7 @@ same way whatever the address.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import html
 import math
 import queue
@@ -31,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
 from ..content.model import Config, consent_wording, wording_hash
+from .csp import strict_csp
 from .signup import (
     DAY,
     EndpointKeys,
@@ -74,9 +73,7 @@ _STYLE = (":root{color-scheme:light dark}"
           "button{background:#3b78d8}}")
 # As strict as the unsubscribe pages: nothing loads or runs, the one style by its hash, forms
 # post only back to this origin, no framing (a framed button could be clicked by a trick).
-_CSP = ("default-src 'none'; style-src 'sha256-"
-        + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-        + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+_CSP = strict_csp(_STYLE)
 HEADERS = [
     ("Cache-Control", "no-store"),
     ("X-Robots-Tag", "noindex, nofollow"),
