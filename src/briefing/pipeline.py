@@ -198,19 +198,27 @@ def _build_sent(project: Project, issue: Issue, where: str) -> BuildResult:
                        f"out/{issue.id}/", _lint_count(project, issue), corrected=True)
 
 
+def _changed_since_sent(project: Project, issue: Issue) -> list[Problem]:
+    """What a sent issue's briefs changed beyond its corrections (nothing for an unsent one)."""
+    if not frozen_by(project, issue.id, issue.config.state):
+        return []
+    from .publish.record import sent_issue_files
+    try:
+        sent_issue_files(project, issue)
+    except BriefingError as exc:
+        return list(exc.problems)
+    return []
+
+
 def check(project: Project, issue_id: str | None = None, strict: bool = False) -> LintResult:
     """`briefing check`: validate and lint (editorial/lint.py); a sent issue's briefs must
     still say what was sent, but for its corrections (docs/record.md)."""
     from .editorial.check import CheckFailed
     from .editorial.check import check as lint_check
     result = lint_check(project, issue_id, strict)
-    issue = result.issue
-    if frozen_by(project, issue.id, issue.config.state):
-        from .publish.record import sent_issue_files
-        try:
-            sent_issue_files(project, issue)
-        except BriefingError as exc:
-            raise CheckFailed([*exc.problems, *result.problems], issue.id) from None
+    changed = _changed_since_sent(project, result.issue)
+    if changed:
+        raise CheckFailed([*changed, *result.problems], result.issue.id)
     return result
 
 
@@ -220,15 +228,8 @@ def check_all(project: Project, strict: bool = False) -> CheckAll:
     from .editorial.check import CheckFailed
     from .editorial.check import check_all as lint_all
     result = lint_all(project, strict)
-    changed: list[Problem] = []
-    for linted in result.results:
-        issue = linted.issue
-        if frozen_by(project, issue.id, issue.config.state):
-            from .publish.record import sent_issue_files
-            try:
-                sent_issue_files(project, issue)
-            except BriefingError as exc:
-                changed.extend(exc.problems)
+    changed = [p for linted in result.results
+               for p in _changed_since_sent(project, linted.issue)]
     if changed:
         raise CheckFailed([*changed, *result.all_problems()], None)
     return result
